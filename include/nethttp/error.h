@@ -1,0 +1,127 @@
+// Errors as values: every operation that can fail returns Result<T>.
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace nethttp {
+
+/// What went wrong, as a stable category callers can branch on. The names are
+/// also the `error.kind` strings of the CLI's `--json` output (see cli.md).
+enum class ErrorKind : std::uint8_t {
+  bad_url,             ///< the URL (or a Location) cannot be parsed or is not http/https
+  invalid_request,     ///< the request cannot be sent as given (e.g. CR or LF in a header)
+  dns,                 ///< the host name did not resolve
+  connect,             ///< no TCP (or Unix socket) connection could be made
+  tls,                 ///< the TLS handshake or certificate verification failed
+  proxy,               ///< the proxy refused or broke the tunnel
+  timeout,             ///< a deadline or timeout fired (the message names which)
+  canceled,            ///< the caller cancelled the request
+  protocol,            ///< malformed status line or header fields, conflicting framing
+  header_too_large,    ///< the response head (or trailers) exceeded its byte limit
+  body,                ///< truncated or malformed body: early EOF, bad chunk, bad coding
+  too_many_redirects,  ///< the redirect limit was reached
+  io,                  ///< any other failure to read or write the connection
+};
+
+/// The kind's stable name, e.g. "header_too_large". Never fails.
+std::string_view to_string(ErrorKind kind) noexcept;
+
+/// A failure: a kind for programs, a message for people, and the OS error
+/// number behind it when there is one. Messages name the step and the peer
+/// ("reading response headers from 127.0.0.1:8080: connection closed by peer
+/// after 0 bytes"); inner layers give the detail, outer layers add context.
+class Error {
+ public:
+  Error(ErrorKind kind, std::string message, int sys_errno = 0)
+      : kind_(kind), message_(std::move(message)), sys_errno_(sys_errno) {}
+
+  [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
+  /// The errno (or 0) that caused this error.
+  [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
+
+  /// The same error with "context: " put before its message.
+  [[nodiscard]] Error with_context(std::string_view context) && {
+    message_.insert(0, ": ");
+    message_.insert(0, context);
+    return std::move(*this);
+  }
+
+ private:
+  ErrorKind kind_;
+  std::string message_;
+  int sys_errno_;
+};
+
+/// Either a value of type T or an Error. Accessing the value of a failed
+/// result (or the error of a successful one) is a bug and asserts.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
+
+  [[nodiscard]] bool ok() const noexcept { return state_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+
+  [[nodiscard]] T& value() & {
+    assert(ok());
+    return *std::get_if<0>(&state_);
+  }
+  [[nodiscard]] const T& value() const& {
+    assert(ok());
+    return *std::get_if<0>(&state_);
+  }
+  [[nodiscard]] T&& value() && {
+    assert(ok());
+    return std::move(*std::get_if<0>(&state_));
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  [[nodiscard]] const Error& error() const& {
+    assert(!ok());
+    return *std::get_if<1>(&state_);
+  }
+  [[nodiscard]] Error&& error() && {
+    assert(!ok());
+    return std::move(*std::get_if<1>(&state_));
+  }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+/// Success (nothing to return) or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
+
+  [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+  explicit operator bool() const noexcept { return ok(); }
+
+  [[nodiscard]] const Error& error() const& {
+    assert(!ok());
+    return *error_;
+  }
+  [[nodiscard]] Error&& error() && {
+    assert(!ok());
+    return std::move(*error_);
+  }
+
+ private:
+  std::optional<Error> error_;
+};
+
+}  // namespace nethttp
