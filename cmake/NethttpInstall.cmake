@@ -17,5 +17,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/nethttpConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/nethttpConfig.cmake ${PROJECT_BINARY_DIR}/nethttpConfigVersion.cmake
   DESTINATION ${config_dir})
 
+# Relocatable: paths relative to where the .pc file ends up.
+file(RELATIVE_PATH pc_to_prefix ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/nethttp.pc.in ${PROJECT_BINARY_DIR}/nethttp.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nethttp.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -10,7 +10,7 @@ function(nethttp_strict target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Werror
     -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
-    -Wnull-dereference -Wimplicit-fallthrough -Wcast-qual -Wformat=2)
+    -Wimplicit-fallthrough -Wcast-qual -Wformat=2)
 endfunction()
 
 # A layer of the library: one folder of src/, an object library whose

@@ -9,7 +9,9 @@
 
 namespace nethttp::ascii {
 
-[[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+[[nodiscard]] constexpr bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 [[nodiscard]] constexpr bool is_alpha(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -30,7 +32,9 @@ namespace nethttp::ascii {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
 }
 /// SP or HTAB: optional whitespace (RFC 9110 §5.6.3).
-[[nodiscard]] constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+[[nodiscard]] constexpr bool is_ows(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
 
 namespace detail {
 constexpr std::array<bool, 256> make_tchar_table() {

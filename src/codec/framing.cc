@@ -1,1 +1,110 @@
-// in progress
+#include "codec/framing.h"
+
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "base/ascii.h"
+#include "base/quote.h"
+
+namespace nethttp::codec {
+namespace {
+
+/// The last non-empty member of the comma-separated lists in `values`, and
+/// how many members name "chunked".
+struct CodingList {
+  std::string_view last;
+  int chunked_count = 0;
+};
+
+CodingList scan_codings(const std::vector<std::string_view>& values) {
+  CodingList list;
+  for (std::string_view value : values) {
+    while (!value.empty()) {
+      const std::size_t comma = value.find(',');
+      const std::string_view member = ascii::trim_ows(value.substr(0, comma));
+      if (!member.empty()) {
+        list.last = member;
+        if (ascii::iequals(member, "chunked")) ++list.chunked_count;
+      }
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return list;
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view digits) {
+  if (digits.empty()) return std::nullopt;
+  std::uint64_t n = 0;
+  for (const char c : digits) {
+    if (!ascii::is_digit(c)) return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (n > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return std::nullopt;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/// One length from every Content-Length field and list member, which must
+/// all be the same decimal number (RFC 9110 §8.6, RFC 9112 §6.3 item 5).
+Result<std::uint64_t> content_length(const std::vector<std::string_view>& values) {
+  std::optional<std::uint64_t> length;
+  for (const std::string_view value : values) {
+    std::string_view rest = value;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      const std::optional<std::uint64_t> n = parse_decimal(ascii::trim_ows(rest.substr(0, comma)));
+      if (!n) return Error(ErrorKind::protocol, "invalid Content-Length " + quoted(value));
+      if (length && *length != *n) {
+        return Error(ErrorKind::protocol, "conflicting Content-Length values " + std::to_string(*length) +
+                                              " and " + std::to_string(*n));
+      }
+      length = n;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return *length;
+}
+
+}  // namespace
+
+Result<Framing> decide_framing(const FramingInput& in) {
+  // §6.3 item 1: responses to HEAD, and 1xx, 204 and 304 responses, end at
+  // the empty line after the header section whatever their fields say.
+  if (in.request_method == "HEAD" || (in.status >= 100 && in.status < 200) || in.status == 204 ||
+      in.status == 304)
+    return Framing{BodyFraming::none};
+
+  // §6.3 item 2: a 2xx to CONNECT turns the connection into a tunnel.
+  if (in.request_method == "CONNECT" && in.status >= 200 && in.status < 300)
+    return Framing{BodyFraming::tunnel};
+
+  if (!in.transfer_encoding.empty()) {
+    // §6.3 item 3: Transfer-Encoding overrides Content-Length, but the pair
+    // may be a smuggling attempt, so the connection is closed afterwards.
+    // §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+    const bool ambiguous = !in.content_length.empty() || in.version_minor == 0;
+    const CodingList codings = scan_codings(in.transfer_encoding);
+    if (codings.last.empty()) return Error(ErrorKind::protocol, "empty Transfer-Encoding");
+    // §6.1: chunked must not be applied more than once.
+    if (codings.chunked_count > 1)
+      return Error(ErrorKind::protocol, "chunked applied more than once in Transfer-Encoding");
+    // §6.3 item 4: chunked last → chunked; otherwise the body runs until close.
+    if (ascii::iequals(codings.last, "chunked")) return Framing{BodyFraming::chunked, 0, ambiguous};
+    return Framing{BodyFraming::until_close, 0, ambiguous};
+  }
+
+  // §6.3 items 5 and 6: a valid Content-Length gives the exact length.
+  if (!in.content_length.empty()) {
+    Result<std::uint64_t> length = content_length(in.content_length);
+    if (!length) return std::move(length).error();
+    return Framing{BodyFraming::content_length, *length};
+  }
+
+  // §6.3 item 8: otherwise a response body runs until the server closes.
+  return Framing{BodyFraming::until_close};
+}
+
+}  // namespace nethttp::codec

@@ -32,6 +32,8 @@ std::vector<std::string_view> Header::values(std::string_view name) const {
   return out;
 }
 
-bool Header::has(std::string_view name) const { return get(name).has_value(); }
+bool Header::has(std::string_view name) const {
+  return get(name).has_value();
+}
 
 }  // namespace nethttp

@@ -1,1 +1,153 @@
-// in progress
+#include "codec/request_writer.h"
+
+#include <cassert>
+#include <charconv>
+#include <string>
+
+#include "base/ascii.h"
+#include "base/quote.h"
+
+namespace nethttp::codec {
+namespace {
+
+/// CR, LF and NUL would end or split the line they are in: a header value
+/// carrying them is how request splitting is done (RFC 9110 §5.5).
+bool has_line_breaking_byte(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+/// Fields the writer derives itself (RFC 9112 §6, §3.2): a caller's copy is skipped.
+bool is_derived_field(std::string_view name) {
+  return ascii::iequals(name, "host") || ascii::iequals(name, "content-length") ||
+         ascii::iequals(name, "transfer-encoding");
+}
+
+Error invalid(std::string message) {
+  return Error(ErrorKind::invalid_request, std::move(message));
+}
+
+Result<void> check_field(const HeaderField& field) {
+  if (!ascii::is_token(field.name)) return invalid("invalid header field name " + quoted(field.name));
+  if (has_line_breaking_byte(field.value)) {
+    return invalid("header field " + quoted(field.name) + " has a CR, LF or NUL in its value " +
+                   quoted(field.value));
+  }
+  return {};
+}
+
+void append_decimal(std::uint64_t n, std::string& out) {
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  assert(ec == std::errc());
+  out.append(digits, end);
+}
+
+void append_field(std::string_view name, std::string_view value, std::string& out) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+/// host[:port], the port left out when it is the scheme's default.
+void append_authority(const Url& url, std::string& out) {
+  out += url.host();
+  if (!url.has_default_port()) {
+    out += ':';
+    append_decimal(url.port(), out);
+  }
+}
+
+/// RFC 9112 §3.2.3: CONNECT's authority-form always has the port.
+void append_host_port(const Url& url, std::string& out) {
+  out += url.host();
+  out += ':';
+  append_decimal(url.port(), out);
+}
+
+void append_origin_form(const Url& url, std::string& out) {
+  out += url.path();
+  if (url.has_query()) {
+    out += '?';
+    out += url.query();
+  }
+}
+
+}  // namespace
+
+Result<void> write_request_head(const RequestHead& head, std::string& out) {
+  assert(head.url != nullptr);
+  const Url& url = *head.url;
+  // Everything is checked before anything is appended: an invalid request
+  // leaves no half-written head behind.
+  if (!ascii::is_token(head.method)) return invalid("invalid method " + quoted(head.method));
+  if (has_line_breaking_byte(head.host)) return invalid("Host " + quoted(head.host) + " has a CR, LF or NUL");
+  if (head.header != nullptr) {
+    for (const HeaderField& field : *head.header)
+      if (Result<void> ok = check_field(field); !ok) return ok;
+  }
+
+  out += head.method;
+  out += ' ';
+  switch (head.form) {
+    case TargetForm::origin: append_origin_form(url, out); break;
+    case TargetForm::absolute:
+      // RFC 9112 §3.2.2: no userinfo, no fragment.
+      out += url.scheme();
+      out += "://";
+      append_authority(url, out);
+      append_origin_form(url, out);
+      break;
+    case TargetForm::authority: append_host_port(url, out); break;
+  }
+  out += " HTTP/1.1\r\nHost: ";
+  if (!head.host.empty()) {
+    out += head.host;
+  } else if (head.form == TargetForm::authority) {
+    append_host_port(url, out);
+  } else {
+    append_authority(url, out);
+  }
+  out += "\r\n";
+
+  if (head.header != nullptr) {
+    for (const HeaderField& field : *head.header)
+      if (!is_derived_field(field.name)) append_field(field.name, field.value, out);
+  }
+  switch (head.body) {
+    case RequestBodyFraming::none: break;
+    case RequestBodyFraming::content_length:
+      out += "Content-Length: ";
+      append_decimal(head.content_length, out);
+      out += "\r\n";
+      break;
+    case RequestBodyFraming::chunked: out += "Transfer-Encoding: chunked\r\n"; break;
+  }
+  if (head.close) out += "Connection: close\r\n";
+  out += "\r\n";
+  return {};
+}
+
+void write_chunk_header(std::uint64_t size, std::string& out) {
+  assert(size != 0);
+  char digits[16];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, size, 16);
+  assert(ec == std::errc());
+  out.append(digits, end);
+  out += "\r\n";
+}
+
+Result<void> write_last_chunk(const Header* trailers, std::string& out) {
+  if (trailers != nullptr) {
+    for (const HeaderField& field : *trailers)
+      if (Result<void> ok = check_field(field); !ok) return ok;
+  }
+  out += "0\r\n";
+  if (trailers != nullptr) {
+    for (const HeaderField& field : *trailers) append_field(field.name, field.value, out);
+  }
+  out += "\r\n";
+  return {};
+}
+
+}  // namespace nethttp::codec

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/chunked.h"
 #include "codec/framing.h"
 #include "nethttp/error.h"
 #include "nethttp/header.h"
@@ -54,11 +55,11 @@ struct ResponseHead {
 };
 
 enum class ParseEvent : std::uint8_t {
-  need_more,    ///< everything usable is consumed: call again with more bytes, or finish() at EOF
-  interim,      ///< a 1xx head (not 101) is in head(); it is skipped, the final response follows
-  head,         ///< the final response head is in head()
-  body,         ///< ParseStep::body holds body bytes (a view into the input)
-  done,         ///< the message is complete; trailers() holds any trailer fields
+  need_more,  ///< everything usable is consumed: call again with more bytes, or finish() at EOF
+  interim,    ///< a 1xx head (not 101) is in head(); it is skipped, the final response follows
+  head,       ///< the final response head is in head()
+  body,       ///< ParseStep::body holds body bytes (a view into the input)
+  done,       ///< the message is complete; trailers() holds any trailer fields
 };
 
 struct ParseStep {
@@ -126,11 +127,9 @@ class ResponseParser {
   };
 
   [[nodiscard]] Result<ParseStep> parse_head(std::span<char> input);
-  [[nodiscard]] Result<ParseStep> parse_chunk_size(std::string_view input);
-  [[nodiscard]] Result<ParseStep> parse_chunk_data_end(std::string_view input);
   [[nodiscard]] Result<ParseStep> parse_trailers(std::span<char> input);
-  [[nodiscard]] Result<ParseStep> start_body(std::size_t head_bytes);
-  [[nodiscard]] ParseStep take_body(std::string_view input, State next_state);
+  [[nodiscard]] Result<void> read_head_fields();
+  [[nodiscard]] ParseStep take_body(std::string_view input);
 
   ParserLimits limits_;
   std::string request_method_;  // short: fits the small-string buffer, no allocation
@@ -145,14 +144,14 @@ class ResponseParser {
   /// Bytes left in the current Content-Length body or chunk.
   std::uint64_t remaining_ = 0;
   std::uint64_t body_bytes_ = 0;
-  /// The chunk-size line being read: value so far, digits seen, line length.
-  std::uint64_t chunk_size_ = 0;
-  std::size_t chunk_digits_ = 0;
-  std::size_t chunk_line_bytes_ = 0;
-  bool in_chunk_ext_ = false;
-  bool chunk_line_cr_ = false;
-  /// Which of the CRLF after chunk data has been seen.
-  bool chunk_end_cr_ = false;
+  ChunkLine chunk_line_{limits_.max_chunk_line_bytes};
+  /// Bytes of the CRLF after chunk data seen so far (0 or 1).
+  std::size_t chunk_end_seen_ = 0;
+  /// Size of the input of the last parse() call in the head state, for
+  /// finish() to tell "nothing arrived" from "a partial head arrived".
+  std::size_t head_bytes_seen_ = 0;
+  /// Scratch for decide_framing(), kept to reuse its capacity.
+  FramingInput framing_input_;
 };
 
 }  // namespace nethttp::codec

@@ -26,10 +26,11 @@ int main(int argc, char** argv) {
     std::puts("nethttp " NETHTTP_VERSION);
     return 0;
   }
-  if (arg.empty())
+  if (arg.empty()) {
     std::fputs("nethttp: missing command\n\n", stderr);
-  else
+  } else {
     std::fprintf(stderr, "nethttp: unknown command '%s'\n\n", argv[1]);
+  }
   std::fputs(kUsage.data(), stderr);
   return 2;
 }

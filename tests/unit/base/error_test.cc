@@ -1,8 +1,8 @@
 #include "nethttp/error.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace nethttp {
 namespace {
@@ -24,7 +24,8 @@ TEST(Error, KindNamesMatchTheCliContract) {
 }
 
 TEST(Error, ContextIsPutBeforeTheMessage) {
-  Error e = Error(ErrorKind::io, "connection closed by peer", 104).with_context("reading response headers from 127.0.0.1:8080");
+  Error e = Error(ErrorKind::io, "connection closed by peer", 104)
+                .with_context("reading response headers from 127.0.0.1:8080");
   EXPECT_EQ(e.message(), "reading response headers from 127.0.0.1:8080: connection closed by peer");
   EXPECT_EQ(e.kind(), ErrorKind::io);
   EXPECT_EQ(e.sys_errno(), 104);
