@@ -13,6 +13,8 @@ namespace nethttp {
 struct HeaderField {
   std::string name;   ///< as given; compared case-insensitively
   std::string value;  ///< without leading or trailing whitespace
+
+  friend bool operator==(const HeaderField&, const HeaderField&) = default;
 };
 
 /// Header fields in arrival order. Names compare case-insensitively and keep

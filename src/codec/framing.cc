@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "base/quote.h"
+#include "codec/field_list.h"
 
 namespace nethttp::codec {
 namespace {
@@ -19,17 +20,11 @@ struct CodingList {
 
 CodingList scan_codings(const std::vector<std::string_view>& values) {
   CodingList list;
-  for (std::string_view value : values) {
-    while (!value.empty()) {
-      const std::size_t comma = value.find(',');
-      const std::string_view member = ascii::trim_ows(value.substr(0, comma));
-      if (!member.empty()) {
-        list.last = member;
-        if (ascii::iequals(member, "chunked")) ++list.chunked_count;
-      }
-      if (comma == std::string_view::npos) break;
-      value.remove_prefix(comma + 1);
-    }
+  for (const std::string_view value : values) {
+    for_each_list_member(value, [&](std::string_view member) {
+      list.last = member;
+      if (ascii::iequals(member, "chunked")) ++list.chunked_count;
+    });
   }
   return list;
 }
@@ -48,6 +43,8 @@ std::optional<std::uint64_t> parse_decimal(std::string_view digits) {
 
 /// One length from every Content-Length field and list member, which must
 /// all be the same decimal number (RFC 9110 §8.6, RFC 9112 §6.3 item 5).
+// Members are split by hand: Content-Length is one value that senders may
+// repeat (RFC 9110 §8.6), not a list, so an empty member is invalid here.
 Result<std::uint64_t> content_length(const std::vector<std::string_view>& values) {
   std::optional<std::uint64_t> length;
   for (const std::string_view value : values) {

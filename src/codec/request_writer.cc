@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "base/quote.h"
+#include "codec/field_list.h"
 
 namespace nethttp::codec {
 namespace {
@@ -20,6 +21,15 @@ bool has_line_breaking_byte(std::string_view value) {
 bool is_derived_field(std::string_view name) {
   return ascii::iequals(name, "host") || ascii::iequals(name, "content-length") ||
          ascii::iequals(name, "transfer-encoding");
+}
+
+/// Whether the caller's Connection fields already hold the "close" token.
+bool asks_to_close(const Header* header) {
+  if (header == nullptr) return false;
+  for (const std::string_view value : header->values("connection")) {
+    if (list_has_token(value, "close")) return true;
+  }
+  return false;
 }
 
 Error invalid(std::string message) {
@@ -123,7 +133,7 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
       break;
     case RequestBodyFraming::chunked: out += "Transfer-Encoding: chunked\r\n"; break;
   }
-  if (head.close) out += "Connection: close\r\n";
+  if (head.close && !asks_to_close(head.header)) out += "Connection: close\r\n";
   out += "\r\n";
   return {};
 }

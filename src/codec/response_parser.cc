@@ -8,6 +8,7 @@
 
 #include "base/ascii.h"
 #include "base/quote.h"
+#include "codec/field_list.h"
 
 namespace nethttp::codec {
 namespace {
@@ -117,18 +118,6 @@ Result<void> parse_field_lines(std::span<char> section, std::size_t p, std::vect
       fields.push_back(FieldView{name, value});
     }
     p = next;
-  }
-}
-
-/// Calls `on_token` for each member of a comma-separated list (RFC 9110 §5.6.1).
-template <class F>
-void for_each_list_member(std::string_view list, F&& on_token) {
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    const std::string_view member = ascii::trim_ows(list.substr(0, comma));
-    if (!member.empty()) on_token(member);
-    if (comma == kNotFound) break;
-    list.remove_prefix(comma + 1);
   }
 }
 
@@ -315,6 +304,13 @@ Result<ParseStep> ResponseParser::parse_trailers(std::span<char> input) {
   }
   if (end == kNotFound) return ParseStep{ParseEvent::need_more, 0, {}};
   scanned_ = 0;
+  // The whole chunked coding, trailer section included, ends its lines in
+  // CRLF (RFC 9112 §7.1): no bare-LF leniency inside a body.
+  for (std::size_t lf = text.find('\n'); lf < end; lf = text.find('\n', lf + 1)) {
+    if (lf == 0 || text[lf - 1] != '\r') {
+      return Error(ErrorKind::body, "malformed chunked body: bare LF in the trailer section");
+    }
+  }
   trailers_.clear();
   if (Result<void> ok = parse_field_lines(input.first(end), 0, trailers_, ErrorKind::body,
                                           "malformed chunked body trailers");
