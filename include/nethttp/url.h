@@ -22,7 +22,9 @@ namespace nethttp {
 class Url {
  public:
   /// Parses an absolute http/https URL. Errors are ErrorKind::bad_url and
-  /// name the offending part ("bad_url: port 70000 is out of range in ...").
+  /// name the offending part, quoting the input (at most 100 bytes of it, any
+  /// password replaced by "xxxxx"): `port "70000" out of range in
+  /// "http://a:70000/"`.
   [[nodiscard]] static Result<Url> parse(std::string_view text);
 
   /// Resolves a reference (absolute, scheme-relative, absolute-path or
@@ -30,6 +32,8 @@ class Url {
   /// §5.2 says, then parses the result as parse() does. The fragment of the
   /// reference is kept; if the reference has none, the result has none.
   /// Errors are ErrorKind::bad_url, including a target that is not http/https.
+  /// Percent-encoded unreserved characters of the reference are decoded first
+  /// (equivalent, §6.2.2.2), so that "%2E%2E" is a dot segment as in parse().
   [[nodiscard]] Result<Url> resolve(std::string_view reference) const;
 
   /// "http" or "https".
@@ -66,7 +70,8 @@ class Url {
   [[nodiscard]] std::string request_target() const;
   /// The whole URL, userinfo and fragment included.
   [[nodiscard]] std::string str() const;
-  /// The URL with the password replaced by "xxxxx" (Go's Redacted): for logs.
+  /// The URL with the password, if not empty, replaced by "xxxxx" (Go's
+  /// Redacted): for logs.
   [[nodiscard]] std::string redacted() const;
 
   friend bool operator==(const Url&, const Url&) = default;

@@ -1,1 +1,158 @@
-// in progress
+#include "nethttp/url.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/ascii.h"
+#include "url/authority.h"
+#include "url/bad_url.h"
+#include "url/percent.h"
+#include "url/reference.h"
+
+namespace nethttp {
+namespace {
+
+/// Default ports of the schemes we speak (RFC 9110 §4.2.1, §4.2.2).
+constexpr std::uint16_t kHttpPort = 80;
+constexpr std::uint16_t kHttpsPort = 443;
+
+std::uint16_t default_port(std::string_view scheme) noexcept {
+  return scheme == "https" ? kHttpsPort : kHttpPort;
+}
+
+/// Path, query or fragment text normalised by url::append_normalized().
+Result<std::string> normalize_component(std::string_view text, std::string_view part,
+                                        std::string_view input) {
+  std::string out;
+  out.reserve(text.size());
+  if (const auto bad = url::append_normalized(text, out))
+    return url::bad_url_in("invalid percent-encoding " + url::quote(*bad), part, input);
+  return out;
+}
+
+void append_userinfo(const Url& u, bool redact, std::string& out) {
+  if (!u.has_userinfo()) return;
+  url::append_userinfo_encoded(u.username(), /*keep_colon=*/false, out);
+  if (!u.password().empty()) {
+    out += ':';
+    if (redact) {
+      out += "xxxxx";
+    } else {
+      url::append_userinfo_encoded(u.password(), /*keep_colon=*/true, out);
+    }
+  }
+  out += '@';
+}
+
+}  // namespace
+
+Result<Url> Url::parse(std::string_view text) {
+  for (const char c : text) {
+    if (url::is_control(c))
+      return url::bad_url("control character " + url::quote(std::string_view(&c, 1)), text);
+  }
+
+  const url::ReferenceParts parts = url::split_reference(text);
+  if (!parts.scheme) return url::bad_url("not an absolute URL (no scheme)", text);
+  Url u;
+  u.scheme_ = ascii::lowered(*parts.scheme);  // §3.1, §6.2.2.1: case-insensitive
+  if (u.scheme_ != "http" && u.scheme_ != "https")
+    return url::bad_url("unsupported scheme " + url::quote(*parts.scheme), text);
+  // http(s) URIs must have a host (RFC 9110 §4.2.1): "http:/x" and "http:x" have none.
+  if (!parts.authority) return url::bad_url("missing host", text);
+
+  auto authority = url::parse_authority(*parts.authority, text);
+  if (!authority) return std::move(authority).error();
+  u.has_userinfo_ = authority->has_userinfo;
+  u.username_ = std::move(authority->username);
+  u.password_ = std::move(authority->password);
+  u.host_ = std::move(authority->host);
+  u.port_ = authority->port.value_or(default_port(u.scheme_));
+
+  auto path = normalize_component(parts.path, "path", text);
+  if (!path) return std::move(path).error();
+  // Decoding comes first so that "%2E%2E" is removed as ".." is (§6.2.2.3),
+  // making normalisation idempotent.
+  u.path_ = url::remove_dot_segments(*path);
+  if (u.path_.empty()) u.path_ = "/";  // §6.2.3: "http://a" is "http://a/"
+
+  if (parts.query) {
+    auto query = normalize_component(*parts.query, "query", text);
+    if (!query) return std::move(query).error();
+    u.query_ = *std::move(query);
+    u.has_query_ = true;
+  }
+  if (parts.fragment) {
+    auto fragment = normalize_component(*parts.fragment, "fragment", text);
+    if (!fragment) return std::move(fragment).error();
+    u.fragment_ = *std::move(fragment);
+    u.has_fragment_ = true;
+  }
+  return u;
+}
+
+Result<Url> Url::resolve(std::string_view reference) const {
+  // Decoding "%2E" and friends first (an equivalence, §6.2.2.2) makes
+  // "%2E%2E" a dot segment during resolution just as it is in parse(): an
+  // absolute reference then resolves to exactly what parse() makes of it.
+  auto target = url::resolve_parts(str(), url::decode_unreserved(reference));
+  if (!target) return std::move(target).error();
+  return parse(url::recompose(*target));
+}
+
+std::string_view Url::hostname() const noexcept {
+  std::string_view name = host_;
+  if (is_ipv6()) name = name.substr(1, name.size() - 2);
+  return name;
+}
+
+bool Url::has_default_port() const noexcept {
+  return port_ == default_port(scheme_);
+}
+
+std::string Url::authority() const {
+  if (has_default_port()) return host_;
+  return host_port();
+}
+
+std::string Url::host_port() const {
+  return host_ + ":" + std::to_string(port_);
+}
+
+std::string Url::request_target() const {
+  std::string target = path_;
+  if (has_query_) {
+    target += '?';
+    target += query_;
+  }
+  return target;
+}
+
+namespace {
+
+std::string to_string(const Url& u, bool redact) {
+  std::string out = u.scheme();
+  out += "://";
+  append_userinfo(u, redact, out);
+  out += u.authority();
+  out += u.request_target();
+  if (u.has_fragment()) {
+    out += '#';
+    out += u.fragment();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Url::str() const {
+  return to_string(*this, /*redact=*/false);
+}
+
+std::string Url::redacted() const {
+  return to_string(*this, /*redact=*/true);
+}
+
+}  // namespace nethttp
