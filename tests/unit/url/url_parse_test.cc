@@ -183,7 +183,8 @@ TEST(UrlParse, RejectsMalformedPercentEncoding) {
   EXPECT_EQ(error_of("http://a/?%x1"), R"-(invalid percent-encoding "%x1" in query of "http://a/?%x1")-");
   EXPECT_EQ(error_of("http://a/#100%"), R"-(invalid percent-encoding "%" in fragment of "http://a/#100%")-");
   EXPECT_EQ(error_of("http://u%g@a/"), R"-(invalid percent-encoding "%g" in userinfo of "http://u%g@a/")-");
-  EXPECT_EQ(error_of("http://u:%@a/"), R"-(invalid percent-encoding "%" in userinfo of "http://u:xxxxx@a/")-");
+  EXPECT_EQ(error_of("http://u:%@a/"),
+            R"-(invalid percent-encoding "%" in userinfo of "http://u:xxxxx@a/")-");
   EXPECT_EQ(error_of("http://a%2/"), R"-(invalid percent-encoding "%2" in host of "http://a%2/")-");
 }
 
