@@ -4,32 +4,9 @@
 #include <string_view>
 #include <utility>
 
-namespace nethttp::url {
+#include "base/quote.h"
 
-std::string quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const bool truncated = text.size() > kMaxQuotedBytes;
-  if (truncated) text = text.substr(0, kMaxQuotedBytes);
-  std::string out;
-  out.reserve(text.size() + 5);
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte >= 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (truncated) out += "...";
-  out += '"';
-  return out;
-}
+namespace nethttp::url {
 
 namespace {
 
@@ -55,7 +32,7 @@ std::string redact_password(std::string_view input) {
 Error bad_url(std::string_view detail, std::string_view input) {
   std::string message(detail);
   message += " in ";
-  message += quote(redact_password(input));
+  message += quoted(redact_password(input), kMaxQuotedBytes);
   return Error(ErrorKind::bad_url, std::move(message));
 }
 
@@ -64,7 +41,7 @@ Error bad_url_in(std::string_view detail, std::string_view part, std::string_vie
   message += " in ";
   message += part;
   message += " of ";
-  message += quote(redact_password(input));
+  message += quoted(redact_password(input), kMaxQuotedBytes);
   return Error(ErrorKind::bad_url, std::move(message));
 }
 

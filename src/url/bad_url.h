@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/quote.h"
 #include "nethttp/error.h"
 
 namespace nethttp::url {
@@ -13,10 +14,10 @@ namespace nethttp::url {
 /// messages end up in logs, so longer input is cut and marked with "...".
 inline constexpr std::size_t kMaxQuotedBytes = 100;
 
-/// `text` in double quotes for a message: at most kMaxQuotedBytes of it, with
-/// control characters, non-ASCII bytes, `"` and `\` escaped (\xHH, \", \\) so
-/// that a hostile URL cannot forge log lines or break a terminal.
-[[nodiscard]] std::string quote(std::string_view text);
+/// `text` quoted for a message (base/quote.h), cut at kMaxQuotedBytes.
+[[nodiscard]] inline std::string quote(std::string_view text) {
+  return quoted(text, kMaxQuotedBytes);
+}
 
 /// A bad_url error reading `<detail> in "<input>"`, the input quoted with any
 /// password in it replaced by "xxxxx".

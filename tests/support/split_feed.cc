@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/quote.h"
+
 namespace nethttp::testing {
 namespace {
 
@@ -293,29 +295,8 @@ Fields fields_of(const Header& header) {
 }
 
 std::string escape(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size());
-  for (char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  const std::string q = quoted(bytes, bytes.size());
+  return q.substr(1, q.size() - 2);
 }
 
 std::string collapse_ws(std::string_view s) {

@@ -171,8 +171,7 @@ TEST(UrlParse, RejectsControlCharactersAnywhere) {
   }
   EXPECT_EQ(error_of(std::string_view("http://a/\x00x", 11)),
             R"-(control character "\x00" in "http://a/\x00x")-");
-  EXPECT_EQ(error_of("http://a/\r\nHost: evil"),
-            R"-(control character "\x0d" in "http://a/\x0d\x0aHost: evil")-");
+  EXPECT_EQ(error_of("http://a/\r\nHost: evil"), R"-(control character "\r" in "http://a/\r\nHost: evil")-");
 }
 
 TEST(UrlParse, RejectsMalformedPercentEncoding) {
@@ -315,7 +314,7 @@ TEST(UrlParse, RejectsABackslashInTheAuthority) {
 
 TEST(UrlParse, QuotesATruncatedFormOfVeryLongInput) {
   const std::string input = "ftp://" + std::string(200, 'a') + "/";
-  EXPECT_EQ(error_of(input), "unsupported scheme \"ftp\" in \"ftp://" + std::string(94, 'a') + "...\"");
+  EXPECT_EQ(error_of(input), "unsupported scheme \"ftp\" in \"ftp://" + std::string(94, 'a') + "\"...");
 }
 
 TEST(UrlParse, EscapesNonAsciiAndQuotesInMessages) {
