@@ -20,10 +20,13 @@ ensure_packages() {
 }
 
 # What building the library and CLI needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config)
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev)
 # What the tests need on top: GoogleTest, Google Benchmark, clang with
-# libFuzzer and the sanitizer runtimes, the lint tools.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy)
+# libFuzzer and the sanitizer runtimes, the lint tools, and nginx (its binary
+# has stub_status built in) for the integration tests, which start and stop
+# their own instances (tests/support/nginx.h).
+TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
+  nginx)
 
 # configure_build DIR [cmake args...]: configures DIR (once) and builds it.
 configure_build() {

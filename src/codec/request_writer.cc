@@ -92,6 +92,9 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
   // leaves no half-written head behind.
   if (!ascii::is_token(head.method)) return invalid("invalid method " + quoted(head.method));
   if (has_line_breaking_byte(head.host)) return invalid("Host " + quoted(head.host) + " has a CR, LF or NUL");
+  if (has_line_breaking_byte(head.user_agent)) {
+    return invalid("User-Agent " + quoted(head.user_agent) + " has a CR, LF or NUL");
+  }
   if (head.header != nullptr) {
     for (const HeaderField& field : *head.header)
       if (Result<void> ok = check_field(field); !ok) return ok;
@@ -124,6 +127,7 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
     for (const HeaderField& field : *head.header)
       if (!is_derived_field(field.name)) append_field(field.name, field.value, out);
   }
+  if (!head.user_agent.empty()) append_field("User-Agent", head.user_agent, out);
   switch (head.body) {
     case RequestBodyFraming::none: break;
     case RequestBodyFraming::content_length:

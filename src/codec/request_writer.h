@@ -36,6 +36,8 @@ struct RequestHead {
   std::uint64_t content_length = 0;  ///< when body is content_length
   /// Ask the server to close the connection after the response ("Connection: close").
   bool close = false;
+  /// A User-Agent field written after the caller's fields; empty: none.
+  std::string_view user_agent;
 };
 
 /// Appends the request line and header fields, ending with the empty line, to

@@ -1,0 +1,45 @@
+// An HTTP response.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nethttp/body.h"
+#include "nethttp/header.h"
+#include "nethttp/request.h"
+
+namespace nethttp {
+
+/// The connection a response arrived on.
+struct ConnInfo {
+  /// Unique in the process: the n-th connection any transport opened (from 1).
+  std::uint64_t id = 0;
+  /// It carried an earlier request.
+  bool reused = false;
+  /// It was taken from the idle pool, after being idle for idle_time.
+  bool was_idle = false;
+  std::chrono::nanoseconds idle_time{0};
+};
+
+/// A response: status line, header fields and a Body that owns the
+/// connection until it is read to its end or closed. Move-only (its body).
+struct Response {
+  int status = 0;
+  std::string reason;
+  std::string proto = "HTTP/1.1";  ///< "HTTP/1.0" or "HTTP/1.1"
+  Header header;
+  /// The body's length from Content-Length, or -1 when unknown (chunked,
+  /// until close); 0 for responses without a body.
+  std::int64_t content_length = -1;
+  /// The request this response answers (after redirects: the last one).
+  std::shared_ptr<const Request> request;
+  ConnInfo conn;
+  Body body;
+
+  /// Trailer fields, once the body was read to its end.
+  [[nodiscard]] const Header& trailers() const noexcept { return body.trailers(); }
+};
+
+}  // namespace nethttp

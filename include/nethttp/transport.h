@@ -1,0 +1,130 @@
+// The Transport: a pool of persistent HTTP/1.1 connections (Go's http.Transport).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "nethttp/error.h"
+#include "nethttp/request.h"
+#include "nethttp/response.h"
+#include "nethttp/trace.h"
+
+namespace nethttp {
+
+/// What a dial hook is asked for.
+struct DialRequest {
+  std::string host;  ///< name or address, without IPv6 brackets
+  std::uint16_t port = 0;
+  /// The connect deadline (now + connect_timeout when the dial started).
+  std::chrono::steady_clock::time_point deadline;
+};
+
+/// Makes a connected stream socket and returns its file descriptor; the
+/// transport owns it from then on. Errors should be dns or connect.
+using DialFunc = std::function<Result<int>(const DialRequest&)>;
+
+/// A clock the pool reads for idle and lifetime bookkeeping; tests inject a
+/// fake one. I/O deadlines always use std::chrono::steady_clock.
+using ClockFunc = std::function<std::chrono::steady_clock::time_point()>;
+
+/// The knobs of a Transport, with Go's DefaultTransport values except where
+/// noted (see docs/COMING_FROM_GO.md).
+struct TransportOptions {
+  /// Idle connections kept in total; the oldest is closed beyond it. 0: no limit.
+  int max_idle_conns = 100;
+  /// Idle connections kept per host. Go's default is 2; nethttp keeps 100 so
+  /// bursts to one host do not open and close connections. 0: keep none.
+  int max_idle_conns_per_host = 100;
+  /// Connections per host counting dialing, in use and idle; requests
+  /// beyond it wait in FIFO order. 0: no limit.
+  int max_conns_per_host = 0;
+  /// Idle connections are closed after this long. 0: never.
+  std::chrono::milliseconds idle_conn_timeout{90'000};
+  /// Connections older than this are not reused (beyond Go). 0: no limit.
+  std::chrono::milliseconds max_conn_lifetime{0};
+  /// One request per connection, with "Connection: close".
+  bool disable_keep_alives = false;
+  /// Time from the request written to the response head. 0: no limit.
+  std::chrono::milliseconds response_header_timeout{0};
+  /// How long a request with "Expect: 100-continue" waits for the 100
+  /// before sending its body anyway.
+  std::chrono::milliseconds expect_continue_timeout{1'000};
+  /// Limit on dialing one connection (Go's net.Dialer.Timeout).
+  std::chrono::milliseconds connect_timeout{30'000};
+  /// Response heads larger than this fail with header_too_large (Go: 10 MiB).
+  std::size_t max_response_header_bytes = std::size_t{1} << 20;
+  /// Per-connection buffer sizes, held only while a request uses it.
+  std::size_t read_buffer_size = 4096;
+  std::size_t write_buffer_size = 4096;
+  /// Closing a body early drains at most this many bytes within this time
+  /// to keep the connection (Go closes it). 0 bytes: never drain.
+  std::size_t drain_max_bytes = std::size_t{64} << 10;
+  std::chrono::milliseconds drain_timeout{50};
+  /// User-Agent added to requests without one; empty: none added.
+  std::string user_agent = "nethttp/0.1";
+  /// Replaces the TCP dialer (e.g. to connect elsewhere or count dials).
+  DialFunc dial;
+  /// Replaces the clock of the pool's bookkeeping (tests).
+  ClockFunc clock;
+  /// Connection event callbacks.
+  Trace trace;
+  /// Called when a body is destroyed or closed before its end without
+  /// having been read at all (OkHttp's leak warning), with the request URL.
+  std::function<void(const std::string& url)> on_unread_body;
+};
+
+/// Counters of a Transport (like undici's PoolStats).
+struct TransportStats {
+  std::uint64_t dials = 0;        ///< connections dialed successfully
+  std::uint64_t dial_errors = 0;  ///< dials that failed
+  std::uint64_t reuses = 0;       ///< requests that got an already-used connection
+  std::uint64_t requests = 0;     ///< round trips started
+  std::uint64_t retries = 0;      ///< requests retried on a new connection
+  std::size_t idle = 0;           ///< connections idle in the pool now
+  std::size_t in_use = 0;         ///< connections carrying a request or an unread body now
+  std::size_t dialing = 0;        ///< dials in progress now
+  std::size_t waiting = 0;        ///< requests waiting for a connection now
+  std::array<std::uint64_t, kCloseReasonCount> closed{};  ///< closes, by CloseReason
+
+  [[nodiscard]] std::uint64_t closed_for(CloseReason r) const { return closed[static_cast<std::size_t>(r)]; }
+};
+
+/// A pool of persistent connections that carries requests, one at a time
+/// per connection, on the calling thread (no thread per connection).
+///
+/// Thread-safe: share one Transport between threads. Responses and their
+/// bodies belong to one thread at a time. A body may outlive the Transport;
+/// its connection is then closed instead of pooled.
+class Transport {
+ public:
+  explicit Transport(TransportOptions options = {});
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  /// Sends one request and returns the response once its head has arrived;
+  /// the body is read through the response. Does not follow redirects.
+  /// Blocks. Errors: any ErrorKind but bad_url and too_many_redirects; a
+  /// non-2xx status is not an error. A request that fails on a reused
+  /// connection before any response byte is retried once on a new one when
+  /// it is safe (idempotent method or Idempotency-Key, replayable body).
+  [[nodiscard]] Result<Response> round_trip(const std::shared_ptr<const Request>& request);
+
+  /// Closes the connections idle now; those in use are unaffected.
+  void close_idle_connections();
+
+  [[nodiscard]] TransportStats stats() const;
+  [[nodiscard]] const TransportOptions& options() const noexcept;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace nethttp

@@ -1,0 +1,53 @@
+// Byte I/O on a connected stream socket, without HTTP.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+
+#include "nethttp/error.h"
+
+namespace nethttp::net {
+
+using Clock = std::chrono::steady_clock;
+
+/// Sockets stay in blocking mode: a read is one recv() that sleeps in the
+/// kernel until bytes arrive (the fewest syscalls for a request/response),
+/// and deadlines or cancellation interrupt it from another thread with
+/// interrupt(). Writes never block (MSG_DONTWAIT), so the writer can watch
+/// for an early response while the socket's send buffer is full.
+
+/// Sends what the socket accepts now; returns the byte count (0 when its
+/// buffer is full). Errors: io, with the errno (EPIPE, ECONNRESET...).
+[[nodiscard]] Result<std::size_t> send_now(int fd, std::span<const char> data);
+
+/// Waits in recv() until bytes arrive; returns their count, 0 at EOF.
+/// Errors: io, with the errno.
+[[nodiscard]] Result<std::size_t> recv_some(int fd, std::span<char> buf);
+
+/// What poll() saw.
+struct Readiness {
+  bool readable = false;  ///< bytes, EOF or an error can be read
+  bool writable = false;
+};
+
+/// Waits until the socket is readable (or writable, if asked) or `deadline`
+/// passes (nullopt: no deadline); on timeout both flags are false.
+[[nodiscard]] Result<Readiness> wait_ready(int fd, bool want_write,
+                                           std::optional<Clock::time_point> deadline);
+
+/// What an idle connection's socket holds (checked without blocking).
+enum class IdleProbe : std::uint8_t {
+  quiet,        ///< nothing to read: still usable
+  closed,       ///< EOF or an error: the peer closed it
+  unsolicited,  ///< bytes the client never asked for
+};
+[[nodiscard]] IdleProbe probe_idle(int fd) noexcept;
+
+/// Makes blocked and future reads and writes on the socket fail at once
+/// (shutdown both ways). Safe from any thread while another uses the fd,
+/// as long as the fd is not closed concurrently.
+void interrupt(int fd) noexcept;
+
+}  // namespace nethttp::net

@@ -1,0 +1,154 @@
+#include "pool/body_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "net/socket_io.h"
+
+namespace nethttp::pool {
+
+BodyReader::BodyReader(ConnLease lease, std::shared_ptr<const Request> request, ExchangeFacts facts,
+                       std::unique_ptr<net::IoWatch> watch)
+    : lease_(std::move(lease)), request_(std::move(request)), facts_(facts), watch_(std::move(watch)) {
+  // A response without a body (HEAD, 204, 304, ...) ends with its head.
+  if (lease_.conn().buffers->parser.is_done()) finish();
+}
+
+BodyReader::~BodyReader() {
+  close();
+}
+
+Error BodyReader::failure(Error error) const {
+  const std::string where = "reading response body from " + lease_.conn().host->origin.peer;
+  if (watch_ && watch_->fired() == net::IoWatch::Fired::deadline) {
+    return Error(ErrorKind::timeout, where + ": request deadline exceeded");
+  }
+  if (watch_ && watch_->fired() == net::IoWatch::Fired::canceled) {
+    return Error(ErrorKind::canceled, where + ": request canceled");
+  }
+  return std::move(error).with_context(where);
+}
+
+Result<bool> BodyReader::advance(bool may_block) {
+  ExchangeBuffers& b = *lease_.conn().buffers;
+  for (;;) {
+    Result<codec::ParseStep> step = b.parser.parse(b.read.data());
+    if (!step) return failure(std::move(step).error());
+    switch (step->event) {
+      case codec::ParseEvent::body:
+        // The bytes stay in the buffer until handed out: nothing reads into
+        // it while pending_ is not empty.
+        pending_ = step->body;
+        b.read.consume(step->consumed);
+        return true;
+      case codec::ParseEvent::done:
+        b.read.consume(step->consumed);
+        finish();
+        return true;
+      case codec::ParseEvent::need_more: {
+        b.read.consume(step->consumed);
+        if (!may_block) return false;
+        Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), b.read.space());
+        if (!n) return failure(std::move(n).error());
+        if (*n == 0) {
+          Result<codec::ParseStep> end = b.parser.finish();
+          if (!end) return failure(std::move(end).error());
+          finish();
+          return true;
+        }
+        b.read.commit(*n);
+        continue;
+      }
+      case codec::ParseEvent::interim:
+      case codec::ParseEvent::head: break;  // not after the head
+    }
+    return failure(Error(ErrorKind::protocol, "unexpected response head inside a body"));
+  }
+}
+
+Result<std::size_t> BodyReader::read(std::span<char> buf) {
+  if (failed_) return *failed_;
+  if (closed_) return Error(ErrorKind::io, "read on a closed response body");
+  read_any_ = true;
+  while (!at_end_ && pending_.empty()) {
+    if (Result<bool> ok = advance(/*may_block=*/true); !ok) {
+      failed_ = ok.error();
+      abandon(CloseReason::error);
+      return std::move(ok).error();
+    }
+  }
+  const std::size_t n = std::min(buf.size(), pending_.size());
+  std::memcpy(buf.data(), pending_.data(), n);
+  pending_.remove_prefix(n);
+  // Reaching the end returns the connection at once, even if the caller
+  // never reads the final 0 (Go's bodyEOFSignal): try without blocking.
+  if (pending_.empty() && !at_end_ && lease_.conn().buffers->parser.is_done()) {
+    if (Result<bool> ok = advance(/*may_block=*/false); !ok) {
+      failed_ = std::move(ok).error();
+      abandon(CloseReason::error);
+    }
+  }
+  return n;
+}
+
+void BodyReader::finish() {
+  at_end_ = true;
+  ExchangeBuffers& b = *lease_.conn().buffers;
+  for (const codec::FieldView& f : b.parser.trailers()) trailers_.add(f.name, f.value);
+  facts_.body_complete = true;
+  facts_.bytes_after_response = !b.read.empty();
+  facts_.interrupted = watch_ && watch_->fired() != net::IoWatch::Fired::none;
+  // The watch goes first: no deadline may interrupt a pooled socket.
+  watch_.reset();
+  lease_.release(why_not_reusable(facts_));
+}
+
+void BodyReader::abandon(CloseReason why) noexcept {
+  watch_.reset();
+  lease_.release(why);
+}
+
+bool BodyReader::drain() noexcept {
+  const TransportOptions& options = lease_.pool().options();
+  if (options.drain_max_bytes == 0) return false;
+  const codec::Framing& framing = lease_.conn().buffers->parser.head().framing;
+  if (framing.kind == codec::BodyFraming::until_close || framing.kind == codec::BodyFraming::tunnel)
+    return false;
+  if (framing.kind == codec::BodyFraming::content_length &&
+      framing.content_length - lease_.conn().buffers->parser.body_bytes() + pending_.size() >
+          options.drain_max_bytes) {
+    return false;
+  }
+  const auto deadline = net::Clock::now() + options.drain_timeout;
+  std::size_t budget = options.drain_max_bytes;
+  while (!at_end_) {
+    if (pending_.size() > budget) return false;
+    budget -= pending_.size();
+    pending_ = {};
+    Result<bool> progressed = advance(/*may_block=*/false);
+    if (!progressed) return false;
+    if (*progressed) continue;
+    Result<net::Readiness> ready = net::wait_ready(lease_.conn().fd.get(), /*want_write=*/false, deadline);
+    if (!ready || !ready->readable) return false;
+    ExchangeBuffers& b = *lease_.conn().buffers;
+    Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), b.read.space());
+    if (!n || *n == 0) return false;
+    b.read.commit(*n);
+  }
+  return true;
+}
+
+void BodyReader::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  if (at_end_ || failed_) return;
+  if (!read_any_) {
+    const TransportOptions& options = lease_.pool().options();
+    if (options.on_unread_body) options.on_unread_body(request_->url.redacted());
+  }
+  // Go closes the connection here; a small rest is cheaper to read than a
+  // new connection is to open.
+  if (!drain() && !at_end_) abandon(CloseReason::body_not_drained);
+}
+
+}  // namespace nethttp::pool

@@ -1,0 +1,22 @@
+// One request and its response head on one connection.
+#pragma once
+
+#include <memory>
+
+#include "nethttp/request.h"
+#include "nethttp/response.h"
+#include "pool/conn_pool.h"
+#include "pool/retry.h"
+
+namespace nethttp::pool {
+
+/// Writes `request` on the leased connection while watching for an early
+/// response, handles Expect: 100-continue, skips interim responses and
+/// returns the response once its head arrived; its Body owns the lease.
+/// On failure the connection is closed (or returned untouched if nothing was
+/// sent) and `attempt` tells what retry needs to know. Errors name the step
+/// and the peer ("reading response headers from 127.0.0.1:8080: ...").
+[[nodiscard]] Result<Response> exchange(ConnLease lease, const std::shared_ptr<const Request>& request,
+                                        AttemptFacts& attempt);
+
+}  // namespace nethttp::pool

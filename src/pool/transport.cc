@@ -1,0 +1,60 @@
+#include "nethttp/transport.h"
+
+#include "pool/conn_pool.h"
+#include "pool/exchange.h"
+#include "pool/retry.h"
+
+namespace nethttp {
+
+struct Transport::State {
+  std::shared_ptr<pool::ConnPool> pool;
+};
+
+Transport::Transport(TransportOptions options) : state_(std::make_shared<State>()) {
+  state_->pool = std::make_shared<pool::ConnPool>(std::move(options));
+}
+
+Transport::~Transport() {
+  // Connections still held by bodies close when those bodies end.
+  state_->pool->close_idle(/*forever=*/true);
+}
+
+Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& request) {
+  const Request& req = *request;
+  if (req.url.scheme() != "http") {
+    return Error(ErrorKind::tls,
+                 "https to " + req.url.host_port() + " is not supported yet: TLS is not built in");
+  }
+  if (req.cancel.stop_requested())
+    return Error(ErrorKind::canceled, "request to " + req.url.redacted() + " canceled");
+  if (req.deadline && *req.deadline <= std::chrono::steady_clock::now()) {
+    return Error(ErrorKind::timeout, "request to " + req.url.redacted() + ": deadline already passed");
+  }
+  const pool::Origin origin{"http://" + req.url.host_port(), std::string(req.url.hostname()), req.url.port(),
+                            req.url.host_port()};
+  pool::AttemptFacts attempt;
+  for (;;) {
+    Result<pool::ConnLease> lease = state_->pool->get(origin, req, /*fresh=*/attempt.already_retried);
+    if (!lease) return std::move(lease).error();
+    attempt.conn_was_reused = lease->info().reused;
+    attempt.got_response_bytes = false;
+    Result<Response> response = pool::exchange(std::move(*lease), request, attempt);
+    if (response || !pool::should_retry(req, attempt, response.error())) return response;
+    attempt.already_retried = true;
+    state_->pool->count_retry();
+  }
+}
+
+void Transport::close_idle_connections() {
+  state_->pool->close_idle(/*forever=*/false);
+}
+
+TransportStats Transport::stats() const {
+  return state_->pool->stats();
+}
+
+const TransportOptions& Transport::options() const noexcept {
+  return state_->pool->options();
+}
+
+}  // namespace nethttp
