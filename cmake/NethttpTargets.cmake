@@ -11,6 +11,10 @@ function(nethttp_strict target)
     -Wall -Wextra -Wpedantic -Werror
     -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
     -Wimplicit-fallthrough -Wcast-qual -Wformat=2)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # The locking rules written in the types (base/thread_annotations.h).
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
 endfunction()
 
 # A layer of the library: one folder of src/, an object library whose

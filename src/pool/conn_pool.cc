@@ -131,10 +131,11 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     const net::IdleProbe probe = net::probe_idle(conn->fd.get());
     if (probe == net::IdleProbe::quiet) {
       close_all(closing);
-      const ConnInfo info{conn->id, true, true, now - conn->idle_since};
+      // A connection parked by a dial nobody waited for has carried nothing yet.
+      const ConnInfo info{conn->id, conn->requests > 0, true, now - conn->idle_since};
       {
         const LockGuard relock(mu_);
-        ++stats_.reuses;
+        if (info.reused) ++stats_.reuses;
         ++stats_.requests;
       }
       if (options_.trace.got_conn)
@@ -185,7 +186,9 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
                  "waiting for a connection to " + origin.key + ": request deadline exceeded");
   }
   if (want->error) {
-    erase_host_if_unused_locked(*host);
+    // The failed dial already released the host entry if it is unused:
+    // `host` may be gone.
+    lock.unlock();
     return std::move(*want->error);
   }
   std::unique_ptr<PersistConn> conn = std::move(want->conn);
