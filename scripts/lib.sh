@@ -16,7 +16,14 @@ ensure_packages() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # Packages with services (nginx) must not start them: the tests run their
+  # own instances on free ports. policy-rc.d says no to every start.
+  local policy=/usr/sbin/policy-rc.d added_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && added_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$added_policy" ] || $sudo rm -f "$policy"
 }
 
 # What building the library and CLI needs.
@@ -28,10 +35,18 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev)
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
   nginx)
 
-# configure_build DIR [cmake args...]: configures DIR (once) and builds it.
+# configure_build DIR [cmake args...] [-- targets...]: configures DIR and
+# builds it (only the given targets, if any).
 configure_build() {
   local dir=$1
   shift
-  cmake -S "$NETHTTP_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir" -j "$JOBS"
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && targets=("$@")
+  cmake -S "$NETHTTP_ROOT" -B "$dir" -G Ninja "${args[@]}" >/dev/null
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build "$dir" -j "$JOBS" --target "${targets[@]}"
+  else
+    cmake --build "$dir" -j "$JOBS"
+  fi
 }
