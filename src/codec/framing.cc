@@ -41,11 +41,11 @@ std::optional<std::uint64_t> parse_decimal(std::string_view digits) {
   return n;
 }
 
-/// One length from every Content-Length field and list member, which must
-/// all be the same decimal number (RFC 9110 §8.6, RFC 9112 §6.3 item 5).
+}  // namespace
+
 // Members are split by hand: Content-Length is one value that senders may
 // repeat (RFC 9110 §8.6), not a list, so an empty member is invalid here.
-Result<std::uint64_t> content_length(const std::vector<std::string_view>& values) {
+Result<std::uint64_t> parse_content_length(const std::vector<std::string_view>& values) {
   std::optional<std::uint64_t> length;
   for (const std::string_view value : values) {
     std::string_view rest = value;
@@ -62,10 +62,9 @@ Result<std::uint64_t> content_length(const std::vector<std::string_view>& values
       rest.remove_prefix(comma + 1);
     }
   }
+  if (!length) return Error(ErrorKind::protocol, "no Content-Length value");
   return *length;
 }
-
-}  // namespace
 
 Result<Framing> decide_framing(const FramingInput& in) {
   // §6.3 item 1: responses to HEAD, and 1xx, 204 and 304 responses, end at
@@ -95,7 +94,7 @@ Result<Framing> decide_framing(const FramingInput& in) {
 
   // §6.3 items 5 and 6: a valid Content-Length gives the exact length.
   if (!in.content_length.empty()) {
-    Result<std::uint64_t> length = content_length(in.content_length);
+    Result<std::uint64_t> length = parse_content_length(in.content_length);
     if (!length) return std::move(length).error();
     return Framing{BodyFraming::content_length, *length};
   }

@@ -40,6 +40,12 @@ struct FramingInput {
   std::vector<std::string_view> content_length;
 };
 
+/// The one length of every Content-Length value given (fields, and list
+/// members within them), which must all be the same decimal number (RFC 9110
+/// §8.6). Errors (ErrorKind::protocol): an invalid or a conflicting value; no
+/// value at all is an error too.
+[[nodiscard]] Result<std::uint64_t> parse_content_length(const std::vector<std::string_view>& values);
+
 /// Decides the framing of a response body, in the order of RFC 9112 §6.3.
 /// Errors (ErrorKind::protocol): a Content-Length that is not a decimal
 /// number, or several that differ.

@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "codec/field_list.h"
+#include "codec/framing.h"
 #include "codec/request_writer.h"
 #include "net/io_watch.h"
 #include "net/socket_io.h"
@@ -42,6 +43,18 @@ std::optional<std::chrono::seconds> keep_alive_timeout(const Header& header) {
 Clock::duration before_server_timeout(std::chrono::seconds timeout) {
   const Clock::duration margin = std::min<Clock::duration>(std::chrono::seconds(1), timeout / 2);
   return timeout - margin;
+}
+
+/// The Content-Length a HEAD response announces, or -1 when it has none
+/// (or an invalid one).
+std::int64_t head_content_length(const codec::ResponseHead& head) {
+  std::vector<std::string_view> values;
+  for (const codec::FieldView& f : head.fields) {
+    if (ascii::iequals(f.name, "content-length")) values.push_back(f.value);
+  }
+  if (values.empty()) return -1;
+  const Result<std::uint64_t> length = codec::parse_content_length(values);
+  return length ? static_cast<std::int64_t>(*length) : -1;
 }
 
 /// How a send ended: everything went out, or the server answered first.
@@ -246,6 +259,9 @@ Response Exchange::make_response() {
       response.content_length = static_cast<std::int64_t>(head.framing.content_length);
       break;
     case codec::BodyFraming::none:
+      // As Go: a HEAD response reports the length a GET would have had.
+      response.content_length = req_.method == "HEAD" ? head_content_length(head) : 0;
+      break;
     case codec::BodyFraming::tunnel: response.content_length = 0; break;
     case codec::BodyFraming::chunked:
     case codec::BodyFraming::until_close: response.content_length = -1; break;
