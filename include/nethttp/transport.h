@@ -55,7 +55,7 @@ struct TransportOptions {
   /// How long a request with "Expect: 100-continue" waits for the 100
   /// before sending its body anyway.
   std::chrono::milliseconds expect_continue_timeout{1'000};
-  /// Limit on dialing one connection (Go's net.Dialer.Timeout).
+  /// Limit on dialing one connection (Go's net.Dialer.Timeout). 0: no limit.
   std::chrono::milliseconds connect_timeout{30'000};
   /// Response heads larger than this fail with header_too_large (Go: 10 MiB).
   std::size_t max_response_header_bytes = std::size_t{1} << 20;

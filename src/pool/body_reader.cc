@@ -78,7 +78,7 @@ Result<std::size_t> BodyReader::read(std::span<char> buf) {
     }
   }
   const std::size_t n = std::min(buf.size(), pending_.size());
-  std::memcpy(buf.data(), pending_.data(), n);
+  if (n > 0) std::memcpy(buf.data(), pending_.data(), n);
   pending_.remove_prefix(n);
   // Reaching the end returns the connection at once, even if the caller
   // never reads the final 0 (Go's bodyEOFSignal): try without blocking.

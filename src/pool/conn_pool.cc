@@ -309,7 +309,9 @@ void ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn
 void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want) {
   const Trace& trace = options_.trace;
   const net::DialEvents events{trace.dns_start, trace.dns_done, trace.connect_start, trace.connect_done};
-  const Clock::time_point deadline = Clock::now() + options_.connect_timeout;
+  const Clock::time_point deadline = options_.connect_timeout > std::chrono::milliseconds::zero()
+                                         ? Clock::now() + options_.connect_timeout
+                                         : Clock::time_point::max();
   Result<int> fd = Error(ErrorKind::connect, "");
   if (options_.dial) {
     fd = options_.dial(DialRequest{origin.host, origin.port, deadline});

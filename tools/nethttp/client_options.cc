@@ -1,0 +1,106 @@
+#include "client_options.h"
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace nethttp::cli {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+/// "90" for 90'000 ms, "0.25" for 250 ms: a default shown in --help.
+std::string seconds_text(milliseconds ms) {
+  std::string s = std::to_string(ms.count() / 1000);
+  if (const auto frac = ms.count() % 1000; frac != 0) {
+    std::string digits = std::to_string(1000 + frac).substr(1);
+    while (digits.back() == '0') digits.pop_back();
+    s += "." + digits;
+  }
+  return s;
+}
+
+/// An option that sets a TransportOptions duration. `zero_means` is the help
+/// wording of 0 ("no limit"), or empty when 0 is refused.
+OptionSpec duration_option(std::string long_name, std::string help, const std::string& zero_means,
+                           milliseconds& target) {
+  help += " (default " + (target.count() == 0 ? zero_means : seconds_text(target)) + ")";
+  if (!zero_means.empty() && target.count() != 0) help += "; 0: " + zero_means;
+  const bool zero_allowed = !zero_means.empty();
+  return OptionSpec{std::move(long_name), 0, "SECS", std::move(help),
+                    [&target, zero_allowed](std::string_view value) -> std::optional<std::string> {
+                      nanoseconds d{};
+                      if (auto error = parse_seconds(value, d)) return error;
+                      if (d.count() == 0 && !zero_allowed) return "wants seconds > 0, not '0'";
+                      target = to_option_millis(d);
+                      return std::nullopt;
+                    }};
+}
+
+/// An option that sets a TransportOptions count (>= 0).
+OptionSpec count_option(std::string long_name, std::string help, int& target) {
+  help += " (default " + std::to_string(target) + ")";
+  return OptionSpec{std::move(long_name), 0, "N", std::move(help), [&target](std::string_view value) {
+                      return parse_int(value, 0, std::numeric_limits<int>::max(), target);
+                    }};
+}
+
+}  // namespace
+
+void add_client_options(OptionParser& parser, ClientOptions& options) {
+  TransportOptions& t = options.transport;
+
+  parser.group("timeouts (SECS may have a fraction: 0.5)");
+  parser.add(OptionSpec{
+      "timeout", 0, "SECS",
+      "whole-request deadline, reading the body included (Go's Client.Timeout); default and 0: none",
+      [&options](std::string_view value) -> std::optional<std::string> {
+        nanoseconds d{};
+        if (auto error = parse_seconds(value, d)) return error;
+        options.timeout = d.count() == 0 ? std::nullopt : std::optional(d);
+        return std::nullopt;
+      }});
+  parser.add(duration_option("connect-timeout", "limit on dialing a connection", "no limit", t.connect_timeout));
+  parser.add(duration_option("response-header-timeout", "time from request written to response head",
+                             "no limit", t.response_header_timeout));
+  parser.add(duration_option("idle-timeout", "close pooled connections idle longer than this", "never",
+                             t.idle_conn_timeout));
+
+  parser.group("connection pool");
+  parser.add(count_option("max-conns-per-host",
+                          "cap on connections per origin (dialing, in use, idle); extra requests wait in "
+                          "FIFO order; 0: no limit",
+                          t.max_conns_per_host));
+  parser.add(count_option("max-idle-per-host", "cap on idle connections kept per origin; 0: keep none",
+                          t.max_idle_conns_per_host));
+  parser.add(count_option("max-idle", "cap on idle connections in total, oldest evicted; 0: no limit",
+                          t.max_idle_conns));
+  parser.add_flag("no-keepalive", 0, "one connection per request (Go's DisableKeepAlives)",
+                  t.disable_keep_alives);
+
+  // Flags of cli.md that arrive with later issues; each moves from here to a
+  // real option above (and a field of ClientOptions) when it lands.
+  parser.reserve("no-follow", 0);
+  parser.reserve("max-redirs", 0);
+  parser.reserve("raw", 0);
+  parser.reserve("insecure", 'k');
+  parser.reserve("cacert", 0);
+  parser.reserve("proxy", 0);
+  parser.reserve("unix-socket", 0);
+}
+
+Client make_client(const ClientOptions& options, Trace trace) {
+  TransportOptions transport = options.transport;
+  transport.trace = std::move(trace);
+  return Client(std::make_shared<Transport>(std::move(transport)));
+}
+
+std::optional<std::chrono::steady_clock::time_point> request_deadline(const ClientOptions& options) {
+  if (!options.timeout) return std::nullopt;
+  return std::chrono::steady_clock::now() + *options.timeout;
+}
+
+}  // namespace nethttp::cli

@@ -1,0 +1,36 @@
+// The options that configure the shared Client and its Transport, taken by
+// every command that sends requests (fetch, bench).
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "args.h"
+#include "nethttp/client.h"
+#include "nethttp/trace.h"
+#include "nethttp/transport.h"
+
+namespace nethttp::cli {
+
+/// What the client flags set. Flags that arrive with later issues
+/// (--no-follow, --max-redirs, --raw, -k/--insecure, --cacert, --proxy,
+/// --unix-socket) are added here and in add_client_options(), and only here.
+struct ClientOptions {
+  /// Pool limits, timeouts and keep-alive; Go's defaults unless a flag is given.
+  TransportOptions transport;
+  /// --timeout: the whole exchange, body included (Go's Client.Timeout).
+  std::optional<std::chrono::nanoseconds> timeout;
+};
+
+/// Adds the client flags to `parser`, writing into `options`.
+void add_client_options(OptionParser& parser, ClientOptions& options);
+
+/// The Client every request of one command goes through (one Transport,
+/// so one connection pool), with `trace` as its connection hooks.
+[[nodiscard]] Client make_client(const ClientOptions& options, Trace trace = {});
+
+/// The deadline of a request that starts now: now + --timeout, or none.
+[[nodiscard]] std::optional<std::chrono::steady_clock::time_point> request_deadline(
+    const ClientOptions& options);
+
+}  // namespace nethttp::cli
