@@ -63,7 +63,8 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
         options.timeout = d.count() == 0 ? std::nullopt : std::optional(d);
         return std::nullopt;
       }});
-  parser.add(duration_option("connect-timeout", "limit on dialing a connection", "no limit", t.connect_timeout));
+  parser.add(
+      duration_option("connect-timeout", "limit on dialing a connection", "no limit", t.connect_timeout));
   parser.add(duration_option("response-header-timeout", "time from request written to response head",
                              "no limit", t.response_header_timeout));
   parser.add(duration_option("idle-timeout", "close pooled connections idle longer than this", "never",
