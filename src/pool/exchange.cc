@@ -178,7 +178,6 @@ Result<Sent> Exchange::send_body() {
     if (!n) return std::move(n).error().with_context("reading the request body");
     sent += *n;
     std::string_view data(out.data() + kChunkHeaderRoom, *n);
-    std::string framed;
     if (*n == 0) {
       if (!chunked) {
         if (sent != static_cast<std::uint64_t>(req_.body.length())) {
