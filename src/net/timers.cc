@@ -9,8 +9,10 @@ Timers& Timers::shared() {
   return *timers;
 }
 
-Timers::Timers() : thread_([this] { run(); }) {
-  thread_.detach();
+Timers::Timers() {
+  std::thread thread([this] { run(); });
+  thread_id_ = thread.get_id();
+  thread.detach();
 }
 
 Timers::Id Timers::schedule(Clock::time_point when, std::function<void()> fn) {
@@ -30,7 +32,7 @@ void Timers::cancel(Id id) {
     when_.erase(it);
     return;
   }
-  if (std::this_thread::get_id() == thread_.get_id()) return;
+  if (std::this_thread::get_id() == thread_id_) return;
   ran_.wait(lock, [&]() REQUIRES(mu_) { return running_ != id; });
 }
 
@@ -42,8 +44,10 @@ void Timers::run() {
       continue;
     }
     const auto first = queue_.begin();
-    if (first->first.first > Clock::now()) {
-      wake_.wait_until(lock, first->first.first);
+    // A copy: the entry may be cancelled (erased) while this thread waits.
+    const Clock::time_point when = first->first.first;
+    if (when > Clock::now()) {
+      wake_.wait_until(lock, when);
       continue;
     }
     std::function<void()> fn = std::move(first->second);

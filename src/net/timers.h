@@ -42,7 +42,7 @@ class Timers {
   std::unordered_map<Id, Clock::time_point> when_ GUARDED_BY(mu_);
   Id next_id_ GUARDED_BY(mu_) = 1;
   Id running_ GUARDED_BY(mu_) = 0;  ///< the callback running now, or 0
-  std::thread thread_;
+  std::thread::id thread_id_;       ///< of the timer thread (detached: it runs until the process ends)
 };
 
 }  // namespace nethttp::net

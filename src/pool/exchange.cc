@@ -1,5 +1,6 @@
 #include "pool/exchange.h"
 
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,29 +61,15 @@ std::int64_t head_content_length(const codec::ResponseHead& head) {
 /// How a send ended: everything went out, or the server answered first.
 enum class Sent : std::uint8_t { all, early_response };
 
-/// Sends `data`, and while the socket's buffer is full watches for a
-/// response: a server may answer (413, 401...) before reading the body.
-Result<Sent> send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    Result<std::size_t> n = net::send_now(fd, data);
-    if (!n) return std::move(n).error();
-    data.remove_prefix(*n);
-    if (*n == 0) {
-      Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/true, std::nullopt);
-      if (!ready) return std::move(ready).error();
-      if (ready->readable) return Sent::early_response;
-    }
-  }
-  return Sent::all;
-}
-
 /// One request and response head on one connection (see exchange()).
 class Exchange {
  public:
-  Exchange(ConnLease lease, const std::shared_ptr<const Request>& request, AttemptFacts& attempt)
+  Exchange(ConnLease lease, const std::shared_ptr<const Request>& request, std::string_view head,
+           AttemptFacts& attempt)
       : lease_(std::move(lease)),
         request_(request),
         req_(*request),
+        head_(head),
         conn_(lease_.conn()),
         buffers_(*conn_.buffers),
         options_(lease_.pool().options()),
@@ -91,13 +78,28 @@ class Exchange {
   Result<Response> run();
 
  private:
-  /// The head event ended a read: an interim 100 (when asked to stop at
-  /// one) or the final head.
-  enum class HeadEvent : std::uint8_t { continue_100, final };
+  /// Where reading the response stands.
+  enum class Progress : std::uint8_t {
+    need_more,     ///< no final head yet
+    continue_100,  ///< a 100 Continue arrived (when asked to stop at one)
+    final_head,    ///< the final head is parsed (head_bytes_ long)
+  };
 
-  [[nodiscard]] Result<void> write_head();
+  [[nodiscard]] Result<Sent> send_all(std::string_view data);
   [[nodiscard]] Result<Sent> send_body();
-  [[nodiscard]] Result<HeadEvent> read_head(bool stop_at_continue);
+  /// Parses what is buffered, skipping interim responses.
+  [[nodiscard]] Result<Progress> parse_buffered(bool stop_at_continue);
+  /// One recv() into the read buffer; false at EOF.
+  [[nodiscard]] Result<bool> receive();
+  /// Reads until a 100 (when asked) or the final head.
+  [[nodiscard]] Result<Progress> read_head(bool stop_at_continue);
+  /// While sending: whether what arrived is a final answer (stop sending)
+  /// rather than interim responses (keep sending).
+  [[nodiscard]] Result<bool> answered_early();
+  /// After a failed write, the server's answer if it sent one before
+  /// resetting (a 413 for an upload it refused), else the write error.
+  [[nodiscard]] Result<Response> after_write_error(Error error, std::string_view step);
+  [[nodiscard]] Result<Response> respond();
   [[nodiscard]] bool expects_continue() const;
   [[nodiscard]] Error fail(Error error, std::string_view step);
   [[nodiscard]] Response make_response();
@@ -105,6 +107,7 @@ class Exchange {
   ConnLease lease_;
   const std::shared_ptr<const Request>& request_;
   const Request& req_;
+  std::string_view head_;  ///< the request head, written (and checked) before the connection was taken
   PersistConn& conn_;
   ExchangeBuffers& buffers_;
   const TransportOptions& options_;
@@ -112,9 +115,40 @@ class Exchange {
   std::unique_ptr<net::IoWatch> watch_;     ///< the request's deadline and cancellation
   std::optional<net::IoWatch> head_watch_;  ///< the response header timeout
   bool request_written_ = false;
+  bool final_head_seen_ = false;
+  bool eof_ = false;            ///< the peer closed its side
   std::size_t head_bytes_ = 0;  ///< the final head's size in the read buffer
   ExchangeFacts facts_;         ///< what the reuse decision will need
 };
+
+Result<Sent> Exchange::send_all(std::string_view data) {
+  const int fd = conn_.fd.get();
+  while (!data.empty()) {
+    Result<std::size_t> n = net::send_now(fd, data);
+    if (!n) return std::move(n).error();
+    data.remove_prefix(*n);
+    if (*n > 0) continue;
+    // The socket's buffer is full: wait until it drains, watching for an
+    // answer, since a server may reply (413, 401...) before reading it all.
+    Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/true, std::nullopt);
+    if (!ready) return std::move(ready).error();
+    if (ready->readable) {
+      Result<bool> answered = answered_early();
+      if (!answered) return std::move(answered).error();
+      if (*answered) return Sent::early_response;
+    }
+  }
+  return Sent::all;
+}
+
+Result<bool> Exchange::answered_early() {
+  Result<bool> got = receive();
+  if (!got) return std::move(got).error();
+  if (!*got) return true;  // EOF: nothing more will be read of the request
+  Result<Progress> progress = parse_buffered(/*stop_at_continue=*/false);
+  if (!progress) return std::move(progress).error();
+  return *progress == Progress::final_head;
+}
 
 bool Exchange::expects_continue() const {
   if (req_.body.is_none() || req_.body.length() == 0) return false;
@@ -139,31 +173,7 @@ Error Exchange::fail(Error error, std::string_view step) {
   return std::move(error).with_context(where);
 }
 
-Result<void> Exchange::write_head() {
-  codec::RequestHead head;
-  head.method = req_.method;
-  head.url = &req_.url;
-  head.header = &req_.header;
-  head.host = req_.host;
-  head.close = req_.close || options_.disable_keep_alives;
-  if (!req_.header.has("user-agent")) head.user_agent = options_.user_agent;
-  if (req_.body.is_none()) {
-    // Go sends "Content-Length: 0" for methods that normally carry a body.
-    if (req_.method == "POST" || req_.method == "PUT" || req_.method == "PATCH") {
-      head.body = codec::RequestBodyFraming::content_length;
-    }
-  } else if (req_.body.length() >= 0) {
-    head.body = codec::RequestBodyFraming::content_length;
-    head.content_length = static_cast<std::uint64_t>(req_.body.length());
-  } else {
-    head.body = codec::RequestBodyFraming::chunked;
-  }
-  buffers_.write.clear();
-  return codec::write_request_head(head, buffers_.write);
-}
-
 Result<Sent> Exchange::send_body() {
-  const int fd = conn_.fd.get();
   Result<std::unique_ptr<BodySource>> source = req_.body.open();
   if (!source) return std::move(source).error();
   const bool chunked = req_.body.length() < 0;
@@ -189,7 +199,7 @@ Result<Sent> Exchange::send_body() {
       }
       out.clear();
       if (Result<void> ok = codec::write_last_chunk(nullptr, out); !ok) return std::move(ok).error();
-      return send_all(fd, out);
+      return send_all(out);
     }
     if (!chunked && sent > static_cast<std::uint64_t>(req_.body.length())) {
       return Error(ErrorKind::invalid_request,
@@ -205,44 +215,64 @@ Result<Sent> Exchange::send_body() {
       out += codec::kChunkEnd;
       data = std::string_view(out).substr(start);
     }
-    Result<Sent> result = send_all(fd, data);
+    Result<Sent> result = send_all(data);
     if (!result || *result == Sent::early_response) return result;
   }
 }
 
-Result<Exchange::HeadEvent> Exchange::read_head(bool stop_at_continue) {
+Result<bool> Exchange::receive() {
+  if (eof_) return false;
+  Result<std::size_t> n = net::recv_some(conn_.fd.get(), buffers_.read.space());
+  if (!n) return std::move(n).error();
+  if (*n == 0) {
+    eof_ = true;
+    return false;
+  }
+  if (!attempt_.got_response_bytes) {
+    attempt_.got_response_bytes = true;
+    if (options_.trace.got_first_response_byte) options_.trace.got_first_response_byte(conn_.id);
+  }
+  buffers_.read.commit(*n);
+  return true;
+}
+
+Result<Exchange::Progress> Exchange::parse_buffered(bool stop_at_continue) {
+  if (final_head_seen_) return Progress::final_head;
   codec::ResponseParser& parser = buffers_.parser;
   for (;;) {
     Result<codec::ParseStep> step = parser.parse(buffers_.read.data());
     if (!step) return std::move(step).error();
     switch (step->event) {
-      case codec::ParseEvent::need_more: {
-        Result<std::size_t> n = net::recv_some(conn_.fd.get(), buffers_.read.space());
-        if (!n) return std::move(n).error();
-        if (*n == 0) {
-          Result<codec::ParseStep> end = parser.finish();
-          if (!end) return std::move(end).error();
-          continue;
-        }
-        if (!attempt_.got_response_bytes) {
-          attempt_.got_response_bytes = true;
-          if (options_.trace.got_first_response_byte) options_.trace.got_first_response_byte(conn_.id);
-        }
-        buffers_.read.commit(*n);
-        continue;
-      }
+      case codec::ParseEvent::need_more: return Progress::need_more;
       case codec::ParseEvent::interim: {
         const int status = parser.head().status;
         buffers_.read.consume(step->consumed);
         if (options_.trace.got_interim_response) options_.trace.got_interim_response(conn_.id, status);
-        if (stop_at_continue && status == 100) return HeadEvent::continue_100;
+        if (stop_at_continue && status == 100) return Progress::continue_100;
         continue;
       }
-      case codec::ParseEvent::head: head_bytes_ = step->consumed; return HeadEvent::final;
+      case codec::ParseEvent::head:
+        final_head_seen_ = true;
+        head_bytes_ = step->consumed;
+        return Progress::final_head;
       case codec::ParseEvent::body:
       case codec::ParseEvent::done: break;
     }
     return Error(ErrorKind::protocol, "response parser skipped the head");
+  }
+}
+
+Result<Exchange::Progress> Exchange::read_head(bool stop_at_continue) {
+  for (;;) {
+    Result<Progress> progress = parse_buffered(stop_at_continue);
+    if (!progress || *progress != Progress::need_more) return progress;
+    if (eof_) {
+      // The stream ended inside (or before) a head: the parser says how.
+      Result<codec::ParseStep> end = buffers_.parser.finish();
+      if (!end) return std::move(end).error();
+      return Error(ErrorKind::io, "connection closed by peer before the response head");
+    }
+    if (Result<bool> got = receive(); !got) return std::move(got).error();
   }
 }
 
@@ -279,13 +309,23 @@ Response Exchange::make_response() {
   return response;
 }
 
+Result<Response> Exchange::after_write_error(Error error, std::string_view step) {
+  request_written_ = false;
+  if (options_.trace.wrote_request) options_.trace.wrote_request(conn_.id, &error);
+  const int err = error.sys_errno();
+  if (err == EPIPE || err == ECONNRESET) {
+    // The peer may have answered and then reset the connection while we were
+    // still sending: its answer, if complete, is already in the socket.
+    if (Result<Progress> progress = read_head(/*stop_at_continue=*/false);
+        progress && *progress == Progress::final_head) {
+      return respond();
+    }
+  }
+  return fail(std::move(error), step);
+}
+
 Result<Response> Exchange::run() {
   const int fd = conn_.fd.get();
-  if (Result<void> ok = write_head(); !ok) {
-    // Nothing was sent: the connection is as good as it was.
-    lease_.release(std::nullopt);
-    return std::move(ok).error();
-  }
   ++conn_.requests;
   buffers_.parser.begin(req_.method);
   if (req_.deadline || req_.cancel.stop_possible()) {
@@ -295,12 +335,12 @@ Result<Response> Exchange::run() {
   const bool wait_for_continue = expects_continue();
   const bool inline_body =
       !wait_for_continue && req_.body.bytes() != nullptr && req_.body.bytes()->size() <= kInlineBodyBytes;
+  buffers_.write.assign(head_);
   if (inline_body) buffers_.write += *req_.body.bytes();
-  Result<Sent> sent = send_all(fd, buffers_.write);
-  if (!sent) return fail(std::move(sent).error(), "writing request to");
+  Result<Sent> sent = send_all(buffers_.write);
+  if (!sent) return after_write_error(std::move(sent).error(), "writing request to");
   if (options_.trace.wrote_headers) options_.trace.wrote_headers(conn_.id);
 
-  bool final_head_read = false;
   if (*sent == Sent::all && !req_.body.is_none() && !inline_body) {
     bool send_it = true;
     if (wait_for_continue) {
@@ -310,36 +350,36 @@ Result<Response> Exchange::run() {
       Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/false, until);
       if (!ready) return fail(std::move(ready).error(), "waiting for 100 Continue from");
       if (ready->readable) {
-        Result<HeadEvent> event = read_head(/*stop_at_continue=*/true);
-        if (!event) return fail(std::move(event).error(), "reading response headers from");
+        Result<Progress> progress = read_head(/*stop_at_continue=*/true);
+        if (!progress) return fail(std::move(progress).error(), "reading response headers from");
         // A final status instead of 100: the body is not sent at all.
-        send_it = *event == HeadEvent::continue_100;
-        final_head_read = !send_it;
+        send_it = *progress == Progress::continue_100;
       }
     }
     if (send_it) {
       sent = send_body();
-      if (!sent) {
-        if (options_.trace.wrote_request) options_.trace.wrote_request(conn_.id, &sent.error());
-        return fail(std::move(sent).error(), "writing request body to");
-      }
+      if (!sent) return after_write_error(std::move(sent).error(), "writing request body to");
+    } else {
+      sent = Sent::early_response;
     }
   }
-  request_written_ = *sent == Sent::all && (req_.body.is_none() || inline_body || !final_head_read);
+  request_written_ = *sent == Sent::all;
   if (request_written_ && options_.trace.wrote_request) options_.trace.wrote_request(conn_.id, nullptr);
 
-  if (!final_head_read) {
-    if (options_.response_header_timeout > std::chrono::milliseconds::zero()) {
-      head_watch_.emplace(fd, Clock::now() + options_.response_header_timeout, std::stop_token());
-    }
-    Result<HeadEvent> event = read_head(/*stop_at_continue=*/false);
-    if (!event) return fail(std::move(event).error(), "reading response headers from");
-    if (head_watch_ && head_watch_->fired() != net::IoWatch::Fired::none) {
-      return fail(Error(ErrorKind::timeout, "timeout"), "reading response headers from");
-    }
-    head_watch_.reset();
+  if (options_.response_header_timeout > std::chrono::milliseconds::zero()) {
+    head_watch_.emplace(fd, Clock::now() + options_.response_header_timeout, std::stop_token());
   }
+  Result<Progress> progress = read_head(/*stop_at_continue=*/false);
+  if (!progress) return fail(std::move(progress).error(), "reading response headers from");
+  if (head_watch_ && head_watch_->fired() != net::IoWatch::Fired::none) {
+    return fail(Error(ErrorKind::timeout, "timeout"), "reading response headers from");
+  }
+  head_watch_.reset();
+  return respond();
+}
 
+Result<Response> Exchange::respond() {
+  head_watch_.reset();
   Response response = make_response();
   // The head's views were copied: its bytes can go.
   buffers_.read.consume(head_bytes_);
@@ -349,9 +389,31 @@ Result<Response> Exchange::run() {
 
 }  // namespace
 
+Result<void> write_head(const Request& request, const TransportOptions& options, std::string& out) {
+  codec::RequestHead head;
+  head.method = request.method;
+  head.url = &request.url;
+  head.header = &request.header;
+  head.host = request.host;
+  head.close = request.close || options.disable_keep_alives;
+  if (!request.header.has("user-agent")) head.user_agent = options.user_agent;
+  if (request.body.is_none()) {
+    // Go sends "Content-Length: 0" for methods that normally carry a body.
+    if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+      head.body = codec::RequestBodyFraming::content_length;
+    }
+  } else if (request.body.length() >= 0) {
+    head.body = codec::RequestBodyFraming::content_length;
+    head.content_length = static_cast<std::uint64_t>(request.body.length());
+  } else {
+    head.body = codec::RequestBodyFraming::chunked;
+  }
+  return codec::write_request_head(head, out);
+}
+
 Result<Response> exchange(ConnLease lease, const std::shared_ptr<const Request>& request,
-                          AttemptFacts& attempt) {
-  return Exchange(std::move(lease), request, attempt).run();
+                          std::string_view head, AttemptFacts& attempt) {
+  return Exchange(std::move(lease), request, head, attempt).run();
 }
 
 }  // namespace nethttp::pool

@@ -32,13 +32,19 @@ Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& req
   }
   const pool::Origin origin{"http://" + req.url.host_port(), std::string(req.url.hostname()), req.url.port(),
                             req.url.host_port()};
+  // The head is written first: a request that cannot be sent takes no
+  // connection. Reused per thread: no allocation per request.
+  thread_local std::string head;
+  head.clear();
+  if (Result<void> ok = pool::write_head(req, state_->pool->options(), head); !ok)
+    return std::move(ok).error();
   pool::AttemptFacts attempt;
   for (;;) {
     Result<pool::ConnLease> lease = state_->pool->get(origin, req, /*fresh=*/attempt.already_retried);
     if (!lease) return std::move(lease).error();
     attempt.conn_was_reused = lease->info().reused;
     attempt.got_response_bytes = false;
-    Result<Response> response = pool::exchange(std::move(*lease), request, attempt);
+    Result<Response> response = pool::exchange(std::move(*lease), request, head, attempt);
     if (response || !pool::should_retry(req, attempt, response.error())) return response;
     attempt.already_retried = true;
     state_->pool->count_retry();

@@ -208,7 +208,8 @@ class TempFile {
 // A small JSON reader, enough to check the CLI's output (RFC 8259, strict).
 
 struct Json;
-using JsonObject = std::vector<std::pair<std::string, Json>>;  // in document order
+struct JsonMember;
+using JsonObject = std::vector<JsonMember>;  // in document order
 using JsonArray = std::vector<Json>;
 
 struct Json {
@@ -222,27 +223,32 @@ struct Json {
   [[nodiscard]] const std::string& str() const { return std::get<std::string>(v); }
   [[nodiscard]] const JsonArray& array() const { return std::get<JsonArray>(v); }
   [[nodiscard]] const JsonObject& object() const { return std::get<JsonObject>(v); }
-  [[nodiscard]] bool has(std::string_view key) const {
-    for (const auto& [k, value] : object()) {
-      if (k == key) return true;
-    }
-    return false;
-  }
   /// The member `key`; a missing member fails the test and reads as null.
-  [[nodiscard]] const Json& operator[](std::string_view key) const {
-    static const Json kNull{nullptr};
-    for (const auto& [k, value] : object()) {
-      if (k == key) return value;
-    }
-    ADD_FAILURE() << "no member \"" << key << "\"";
-    return kNull;
-  }
-  [[nodiscard]] std::vector<std::string> keys() const {
-    std::vector<std::string> out;
-    for (const auto& [k, value] : object()) out.push_back(k);
-    return out;
-  }
+  [[nodiscard]] const Json& operator[](std::string_view key) const;
+  [[nodiscard]] std::vector<std::string> keys() const;
 };
+
+// Defined after Json: a member holds a complete Json (clang's libstdc++
+// instantiation needs it).
+struct JsonMember {
+  std::string key;
+  Json value;
+};
+
+const Json& Json::operator[](std::string_view key) const {
+  static const Json kNull{nullptr};
+  for (const JsonMember& m : object()) {
+    if (m.key == key) return m.value;
+  }
+  ADD_FAILURE() << "no member \"" << key << "\"";
+  return kNull;
+}
+
+std::vector<std::string> Json::keys() const {
+  std::vector<std::string> out;
+  for (const JsonMember& m : object()) out.push_back(m.key);
+  return out;
+}
 
 class JsonReader {
  public:
@@ -383,7 +389,7 @@ class JsonReader {
       if (!key || !eat(':')) return std::nullopt;
       std::optional<Json> value = parse_value();
       if (!value) return std::nullopt;
-      out.emplace_back(std::move(*key), std::move(*value));
+      out.push_back(JsonMember{std::move(*key), std::move(*value)});
     } while (eat(','));
     if (!eat('}')) return std::nullopt;
     return Json{std::move(out)};
