@@ -133,10 +133,9 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
       close_all(closing);
       // A connection parked by a dial nobody waited for has carried nothing yet.
       const ConnInfo info{conn->id, conn->requests > 0, true, now - conn->idle_since};
-      {
+      if (info.reused) {
         const LockGuard relock(mu_);
-        if (info.reused) ++stats_.reuses;
-        ++stats_.requests;
+        ++stats_.reuses;
       }
       if (options_.trace.got_conn)
         options_.trace.got_conn(info.id, info.reused, info.was_idle, info.idle_time);
@@ -152,9 +151,19 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
   }
 
   auto want = std::make_shared<WantConn>();
+  want->fresh = fresh;
   host->waiters.push_back(want);
-  if (options_.max_conns_per_host <= 0 || host->conns < options_.max_conns_per_host)
-    start_dial_locked(*host, want);
+  if (fresh && options_.max_conns_per_host > 0 && host->conns >= options_.max_conns_per_host &&
+      !host->idle.empty()) {
+    // A retry at the host's limit: the oldest idle connection makes room.
+    std::unique_ptr<PersistConn> oldest = take_idle_locked(host->idle.front());
+    --host->conns;
+    stats_.closed[static_cast<std::size_t>(CloseReason::evicted)]++;
+    closing.push_back({std::move(oldest), CloseReason::evicted});
+  }
+  if (options_.max_conns_per_host <= 0 || host->conns < options_.max_conns_per_host) {
+    (void)start_dial_locked(*host, want);  // on failure `want` is done with its error
+  }
   lock.unlock();
   close_all(closing);
 
@@ -194,7 +203,6 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
   std::unique_ptr<PersistConn> conn = std::move(want->conn);
   const ConnInfo info{conn->id, conn->requests > 0, false, std::chrono::nanoseconds::zero()};
   if (info.reused) ++stats_.reuses;
-  ++stats_.requests;
   lock.unlock();
   if (options_.trace.got_conn) options_.trace.got_conn(info.id, info.reused, info.was_idle, info.idle_time);
   return ConnLease(shared_from_this(), std::move(conn), info);
@@ -224,11 +232,14 @@ void ConnPool::put(std::unique_ptr<PersistConn> conn, std::optional<CloseReason>
 ConnPool::Placed ConnPool::deliver_or_park_locked(std::unique_ptr<PersistConn> conn,
                                                   std::vector<Closing>& closing) {
   HostEntry& host = *conn->host;
-  if (!host.waiters.empty()) {
-    // Late binding: the first request still waiting takes it, whether or
-    // not it started a dial of its own.
-    std::shared_ptr<WantConn> want = std::move(host.waiters.front());
-    host.waiters.pop_front();
+  // Late binding: the first request still waiting takes it, whether or not
+  // it started a dial of its own — unless it is a retry, which wants a
+  // connection that carried nothing yet.
+  const auto taker = std::find_if(host.waiters.begin(), host.waiters.end(),
+                                  [&](const auto& w) { return !w->fresh || conn->requests == 0; });
+  if (taker != host.waiters.end()) {
+    std::shared_ptr<WantConn> want = std::move(*taker);
+    host.waiters.erase(taker);
     want->conn = std::move(conn);
     want->done = true;
     ++stats_.in_use;
@@ -238,6 +249,11 @@ ConnPool::Placed ConnPool::deliver_or_park_locked(std::unique_ptr<PersistConn> c
   std::optional<CloseReason> why;
   if (closed_) {
     why = CloseReason::closed_by_user;
+  } else if (std::any_of(host.waiters.begin(), host.waiters.end(),
+                         [](const auto& w) { return w->fresh && !w->has_dial; })) {
+    // A retry waits for a new connection and the host is at its limit:
+    // closing this one frees the slot its dial needs.
+    why = CloseReason::evicted;
   } else if (options_.max_idle_conns_per_host <= 0 ||
              host.idle.size() >= static_cast<std::size_t>(options_.max_idle_conns_per_host)) {
     why = CloseReason::idle_pool_full;
@@ -265,9 +281,11 @@ ConnPool::Placed ConnPool::deliver_or_park_locked(std::unique_ptr<PersistConn> c
   lru_.push_back(idle);
   if (options_.max_idle_conns > 0 && lru_.size() > static_cast<std::size_t>(options_.max_idle_conns)) {
     std::unique_ptr<PersistConn> oldest = take_idle_locked(lru_.front());
-    forget_locked(*oldest->host);
+    HostEntry& oldest_host = *oldest->host;
+    forget_locked(oldest_host);
     stats_.closed[static_cast<std::size_t>(CloseReason::evicted)]++;
     closing.push_back({std::move(oldest), CloseReason::evicted});
+    if (&oldest_host != &host) erase_host_if_unused_locked(oldest_host);
   }
   // When this connection expires, the upkeep closes it.
   if (const std::optional<Clock::time_point> expiry = expiry_locked(*idle)) schedule_upkeep_locked(*expiry);
@@ -280,13 +298,16 @@ void ConnPool::forget_locked(HostEntry& host) {
 }
 
 void ConnPool::dial_for_waiters_locked(HostEntry& host) {
-  for (const std::shared_ptr<WantConn>& want : host.waiters) {
+  for (std::size_t i = 0; i < host.waiters.size();) {
     if (options_.max_conns_per_host > 0 && host.conns >= options_.max_conns_per_host) return;
-    if (!want->has_dial) start_dial_locked(host, want);
+    const std::shared_ptr<WantConn> want = host.waiters[i];
+    // A dial that cannot start fails its waiter and takes it out of the queue.
+    if (!want->has_dial && !start_dial_locked(host, want)) continue;
+    ++i;
   }
 }
 
-void ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) {
+bool ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) {
   ++host.conns;
   ++host.dialing;
   want->has_dial = true;
@@ -303,7 +324,9 @@ void ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn
         Error(ErrorKind::connect, "dial " + host.origin.key + ": cannot start a dial thread: " + e.what());
     want->done = true;
     want->ready.notify_one();
+    return false;
   }
+  return true;
 }
 
 void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want) {
@@ -419,9 +442,9 @@ void ConnPool::close_one(std::unique_ptr<PersistConn> conn, CloseReason reason) 
   if (options_.trace.conn_closed) options_.trace.conn_closed(id, reason);
 }
 
-void ConnPool::count_retry() {
+void ConnPool::count_request(bool retry) {
   const LockGuard lock(mu_);
-  ++stats_.retries;
+  ++(retry ? stats_.retries : stats_.requests);
 }
 
 TransportStats ConnPool::stats() const {

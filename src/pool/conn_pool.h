@@ -39,6 +39,7 @@ struct WantConn {
   std::optional<Error> error;         ///< ...or the error of the dial made for it
   bool done = false;                  ///< an outcome was delivered
   bool has_dial = false;              ///< a dial was started on its behalf
+  bool fresh = false;                 ///< only a connection that carried nothing will do (a retry)
 };
 
 /// The pool's bookkeeping for one key.
@@ -104,7 +105,8 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
   [[nodiscard]] TransportStats stats() const;
   [[nodiscard]] const TransportOptions& options() const noexcept { return options_; }
   [[nodiscard]] Clock::time_point now() const;
-  void count_retry();
+  /// Counts a round trip started (or, with `retry`, sent again).
+  void count_request(bool retry);
 
   /// Closes idle connections whose time is up; returns when to run next
   /// (nullopt: no idle connection). Runs from the upkeep timer; tests call it
@@ -134,7 +136,8 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
   void forget_locked(HostEntry& host) REQUIRES(mu_);
   /// Starts dials while waiters outnumber dials and the host has room.
   void dial_for_waiters_locked(HostEntry& host) REQUIRES(mu_);
-  void start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) REQUIRES(mu_);
+  /// False when no dial thread could be started: `want` then failed and left the queue.
+  bool start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) REQUIRES(mu_);
   void dial(const Origin& origin, const std::shared_ptr<WantConn>& want);
   void schedule_upkeep_locked(Clock::time_point when) REQUIRES(mu_);
   void erase_host_if_unused_locked(HostEntry& host) REQUIRES(mu_);

@@ -42,7 +42,8 @@ std::optional<std::chrono::seconds> keep_alive_timeout(const Header& header) {
 /// sent at that moment fails. Stop reusing it a margin before: a second, or
 /// half the timeout when it is short.
 Clock::duration before_server_timeout(std::chrono::seconds timeout) {
-  const Clock::duration margin = std::min<Clock::duration>(std::chrono::seconds(1), timeout / 2);
+  const Clock::duration margin =
+      std::min<Clock::duration>(std::chrono::seconds(1), Clock::duration(timeout) / 2);
   return timeout - margin;
 }
 
@@ -295,9 +296,8 @@ Response Exchange::make_response() {
     case codec::BodyFraming::chunked:
     case codec::BodyFraming::until_close: response.content_length = -1; break;
   }
-  if (const std::optional<std::chrono::seconds> timeout = keep_alive_timeout(response.header)) {
-    conn_.server_idle_timeout = before_server_timeout(*timeout);
-  }
+  const std::optional<std::chrono::seconds> timeout = keep_alive_timeout(response.header);
+  conn_.server_idle_timeout = timeout ? std::optional(before_server_timeout(*timeout)) : std::nullopt;
   response.request = request_;
   response.conn = lease_.info();
 

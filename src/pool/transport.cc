@@ -38,16 +38,19 @@ Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& req
   head.clear();
   if (Result<void> ok = pool::write_head(req, state_->pool->options(), head); !ok)
     return std::move(ok).error();
+  state_->pool->count_request(/*retry=*/false);
   pool::AttemptFacts attempt;
   for (;;) {
     Result<pool::ConnLease> lease = state_->pool->get(origin, req, /*fresh=*/attempt.already_retried);
     if (!lease) return std::move(lease).error();
-    attempt.conn_was_reused = lease->info().reused;
+    // An idle connection counts as reused even if it never carried a request
+    // (a parked dial): it may have gone stale while idle (as Go's markReused).
+    attempt.conn_was_reused = lease->info().reused || lease->info().was_idle;
     attempt.got_response_bytes = false;
     Result<Response> response = pool::exchange(std::move(*lease), request, head, attempt);
     if (response || !pool::should_retry(req, attempt, response.error())) return response;
     attempt.already_retried = true;
-    state_->pool->count_retry();
+    state_->pool->count_request(/*retry=*/true);
   }
 }
 
