@@ -152,9 +152,12 @@ int main(int argc, char** argv) {
   const std::size_t heap_after = mallinfo2().uordblks;
   const long rss_after = rss_kib();
   const double per_conn = static_cast<double>(heap_after - heap_before) / static_cast<double>(stats.idle);
-  std::printf("idle connections: %zu (dials %llu)\n", stats.idle, static_cast<unsigned long long>(stats.dials));
-  std::printf("heap in use: %zu -> %zu bytes: %.0f bytes per idle connection\n", heap_before, heap_after, per_conn);
-  std::printf("RSS: %ld -> %ld KiB (%.2f KiB per idle connection, kernel socket memory not included)\n", rss_before,
-              rss_after, static_cast<double>(rss_after - rss_before) / static_cast<double>(stats.idle));
+  std::printf("idle connections: %zu (dials %llu)\n", stats.idle,
+              static_cast<unsigned long long>(stats.dials));
+  std::printf("heap in use: %zu -> %zu bytes: %.0f bytes per idle connection\n", heap_before, heap_after,
+              per_conn);
+  std::printf("RSS: %ld -> %ld KiB (%.2f KiB per idle connection, kernel socket memory not included)\n",
+              rss_before, rss_after,
+              static_cast<double>(rss_after - rss_before) / static_cast<double>(stats.idle));
   return 0;
 }
