@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -111,6 +112,15 @@ class ResponseParser {
   [[nodiscard]] const std::vector<FieldView>& trailers() const noexcept { return trailers_; }
   /// Whether the final head was parsed and its body has been fully consumed.
   [[nodiscard]] bool is_done() const noexcept { return state_ == State::done; }
+  /// Inside a body that is raw bytes on the wire (Content-Length or until
+  /// close, not chunked): how many bytes it still has (UINT64_MAX: until
+  /// close). Lets a reader receive them straight into its own buffer and pass
+  /// that to parse(). nullopt anywhere else.
+  [[nodiscard]] std::optional<std::uint64_t> raw_body_remaining() const noexcept {
+    if (state_ == State::length_body) return remaining_;
+    if (state_ == State::until_close_body) return UINT64_MAX;
+    return std::nullopt;
+  }
   /// Body bytes handed out so far for the current response.
   [[nodiscard]] std::uint64_t body_bytes() const noexcept { return body_bytes_; }
 

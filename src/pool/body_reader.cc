@@ -6,6 +6,12 @@
 #include "net/socket_io.h"
 
 namespace nethttp::pool {
+namespace {
+
+/// Reads at least this large bypass the connection's read buffer.
+constexpr std::size_t kDirectReadBytes = std::size_t{8} << 10;
+
+}  // namespace
 
 BodyReader::BodyReader(ConnLease lease, std::shared_ptr<const Request> request, ExchangeFacts facts,
                        std::unique_ptr<net::IoWatch> watch)
@@ -70,6 +76,14 @@ Result<std::size_t> BodyReader::read(std::span<char> buf) {
   if (failed_) return *failed_;
   if (closed_) return Error(ErrorKind::io, "read on a closed response body");
   read_any_ = true;
+  if (Result<std::optional<std::size_t>> direct = read_direct(buf); !direct || *direct) {
+    if (!direct) {
+      failed_ = direct.error();
+      abandon(CloseReason::error);
+      return std::move(direct).error();
+    }
+    return **direct;
+  }
   while (!at_end_ && pending_.empty()) {
     if (Result<bool> ok = advance(/*may_block=*/true); !ok) {
       failed_ = ok.error();
@@ -89,6 +103,33 @@ Result<std::size_t> BodyReader::read(std::span<char> buf) {
     }
   }
   return n;
+}
+
+Result<std::optional<std::size_t>> BodyReader::read_direct(std::span<char> buf) {
+  if (at_end_ || !pending_.empty() || buf.size() < kDirectReadBytes) return std::optional<std::size_t>();
+  ExchangeBuffers& b = *lease_.conn().buffers;
+  if (!b.read.empty()) return std::optional<std::size_t>();
+  const std::optional<std::uint64_t> remaining = b.parser.raw_body_remaining();
+  if (!remaining || *remaining == 0) return std::optional<std::size_t>();
+  // A large read of raw body bytes goes from the socket straight into the
+  // caller's buffer: no copy, and one recv() per buffer, not per 4 KiB.
+  const std::span<char> into =
+      buf.first(static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *remaining)));
+  Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), into);
+  if (!n) return failure(std::move(n).error());
+  if (*n == 0) {
+    Result<codec::ParseStep> end = b.parser.finish();
+    if (!end) return failure(std::move(end).error());
+    finish();
+    return std::optional<std::size_t>(0);
+  }
+  // The parser accounts for the bytes where they are: all of them are body.
+  Result<codec::ParseStep> step = b.parser.parse(into.first(*n));
+  if (!step) return failure(std::move(step).error());
+  if (b.parser.is_done()) {
+    if (Result<bool> ok = advance(/*may_block=*/false); !ok) return std::move(ok).error();
+  }
+  return std::optional<std::size_t>(*n);
 }
 
 void BodyReader::finish() {

@@ -37,6 +37,9 @@ class BodyReader final : public detail::BodyImpl {
   /// from the socket (blocking) when `may_block` and nothing is buffered.
   /// Returns false when it needs more bytes and may not block.
   [[nodiscard]] Result<bool> advance(bool may_block);
+  /// Receives raw body bytes straight into `buf` when that is possible
+  /// (nullopt when it is not: the caller goes through the read buffer).
+  [[nodiscard]] Result<std::optional<std::size_t>> read_direct(std::span<char> buf);
   /// The end was reached: keep the trailers, hand the connection back.
   void finish();
   /// Reads and drops the rest within the drain limits; true if it ended.

@@ -161,7 +161,7 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     stats_.closed[static_cast<std::size_t>(CloseReason::evicted)]++;
     closing.push_back({std::move(oldest), CloseReason::evicted});
   }
-  if (options_.max_conns_per_host <= 0 || host->conns < options_.max_conns_per_host) {
+  if (needs_dial_locked(*host)) {
     (void)start_dial_locked(*host, want);  // on failure `want` is done with its error
   }
   lock.unlock();
@@ -297,9 +297,17 @@ void ConnPool::forget_locked(HostEntry& host) {
   dial_for_waiters_locked(host);
 }
 
+bool ConnPool::needs_dial_locked(const HostEntry& host) const {
+  // A dial in flight serves whoever is first in line when it completes, not
+  // only the request that started it: with as many dials as waiters, another
+  // would only add a connection (bursts would open more than they use).
+  if (static_cast<std::size_t>(host.dialing) >= host.waiters.size()) return false;
+  return options_.max_conns_per_host <= 0 || host.conns < options_.max_conns_per_host;
+}
+
 void ConnPool::dial_for_waiters_locked(HostEntry& host) {
   for (std::size_t i = 0; i < host.waiters.size();) {
-    if (options_.max_conns_per_host > 0 && host.conns >= options_.max_conns_per_host) return;
+    if (!needs_dial_locked(host)) return;
     const std::shared_ptr<WantConn> want = host.waiters[i];
     // A dial that cannot start fails its waiter and takes it out of the queue.
     if (!want->has_dial && !start_dial_locked(host, want)) continue;

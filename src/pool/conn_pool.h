@@ -134,7 +134,9 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
       REQUIRES(mu_);
   /// Forgets a connection that is being closed and lets a waiter dial.
   void forget_locked(HostEntry& host) REQUIRES(mu_);
-  /// Starts dials while waiters outnumber dials and the host has room.
+  /// Whether the host's waiters outnumber its dials in flight and it has room for one more.
+  bool needs_dial_locked(const HostEntry& host) const REQUIRES(mu_);
+  /// Starts dials while needs_dial_locked().
   void dial_for_waiters_locked(HostEntry& host) REQUIRES(mu_);
   /// False when no dial thread could be started: `want` then failed and left the queue.
   bool start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) REQUIRES(mu_);
