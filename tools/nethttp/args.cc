@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <utility>
 
@@ -243,6 +244,21 @@ std::string OptionParser::help(std::string_view description, std::string_view ex
 
 std::string OptionParser::usage_error(std::string_view message) const {
   return "nethttp " + command_ + ": " + std::string(message) + " (see 'nethttp " + command_ + " --help')";
+}
+
+int OptionParser::fail_usage(std::string_view message) const {
+  std::fprintf(stderr, "%s\n", usage_error(message).c_str());
+  return 2;
+}
+
+std::optional<int> OptionParser::stop_early(const ParsedArgs& parsed, std::string_view description,
+                                            std::string_view examples) const {
+  if (parsed.error) return fail_usage(*parsed.error);
+  if (parsed.help) {
+    std::fputs(help(description, examples).c_str(), stdout);
+    return 0;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> parse_int(std::string_view text, int min, int max, int& out) {

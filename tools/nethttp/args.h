@@ -59,6 +59,12 @@ class OptionParser {
   [[nodiscard]] std::string help(std::string_view description, std::string_view examples) const;
   /// "nethttp fetch: <message> (see 'nethttp fetch --help')".
   [[nodiscard]] std::string usage_error(std::string_view message) const;
+  /// Prints usage_error(message) on stderr; returns the bad-usage exit status, 2.
+  int fail_usage(std::string_view message) const;
+  /// What ends a command before it runs: a usage error (printed, 2) or
+  /// --help (printed, 0); nullopt when the command goes on.
+  [[nodiscard]] std::optional<int> stop_early(const ParsedArgs& parsed, std::string_view description,
+                                              std::string_view examples) const;
 
  private:
   struct Group {

@@ -193,25 +193,13 @@ int run_bench(std::span<const char* const> args) {
   BenchOptions options;
   OptionParser parser("bench", "[options] URL");
   add_bench_options(parser, options);
-  ParsedArgs parsed = parser.parse(args);
-  if (parsed.error) {
-    std::fprintf(stderr, "%s\n", parser.usage_error(*parsed.error).c_str());
-    return 2;
-  }
-  if (parsed.help) {
-    std::fputs(parser.help(kDescription, kExamples).c_str(), stdout);
-    return 0;
-  }
+  const ParsedArgs parsed = parser.parse(args);
+  if (const std::optional<int> status = parser.stop_early(parsed, kDescription, kExamples)) return *status;
   if (parsed.positionals.size() != 1) {
-    const char* what = parsed.positionals.empty() ? "no URL given: name the URL to load"
-                                                  : "more than one URL: bench loads one URL";
-    std::fprintf(stderr, "%s\n", parser.usage_error(what).c_str());
-    return 2;
+    return parser.fail_usage(parsed.positionals.empty() ? "no URL given: name the URL to load"
+                                                        : "more than one URL: bench loads one URL");
   }
-  if (auto error = load_body(options.request)) {
-    std::fprintf(stderr, "%s\n", parser.usage_error(*error).c_str());
-    return 2;
-  }
+  if (auto error = load_body(options.request)) return parser.fail_usage(*error);
   const std::string& url = parsed.positionals.front();
   const auto total = static_cast<std::uint64_t>(options.requests);
   const auto workers = static_cast<std::size_t>(std::min(options.concurrency, options.requests));

@@ -408,23 +408,10 @@ int run_fetch(std::span<const char* const> args) {
   FetchOptions options;
   OptionParser parser("fetch", "[options] URL [URL ...]");
   add_fetch_options(parser, options);
-  ParsedArgs parsed = parser.parse(args);
-  if (parsed.error) {
-    std::fprintf(stderr, "%s\n", parser.usage_error(*parsed.error).c_str());
-    return 2;
-  }
-  if (parsed.help) {
-    std::fputs(parser.help(kDescription, kExamples).c_str(), stdout);
-    return 0;
-  }
-  if (parsed.positionals.empty()) {
-    std::fprintf(stderr, "%s\n", parser.usage_error("no URL given: name one or more URLs to fetch").c_str());
-    return 2;
-  }
-  if (auto error = load_body(options.request)) {
-    std::fprintf(stderr, "%s\n", parser.usage_error(*error).c_str());
-    return 2;
-  }
+  const ParsedArgs parsed = parser.parse(args);
+  if (const std::optional<int> status = parser.stop_early(parsed, kDescription, kExamples)) return *status;
+  if (parsed.positionals.empty()) return parser.fail_usage("no URL given: name one or more URLs to fetch");
+  if (auto error = load_body(options.request)) return parser.fail_usage(*error);
 
   std::FILE* output = nullptr;
   if (options.output) {
