@@ -39,10 +39,13 @@ struct TransportOptions {
   /// Idle connections kept in total; the oldest is closed beyond it. 0: no limit.
   int max_idle_conns = 100;
   /// Idle connections kept per host. Go's default is 2; nethttp keeps 100 so
-  /// bursts to one host do not open and close connections. 0: keep none.
+  /// bursts to one host do not open and close connections. 0 or negative:
+  /// keep none (Go: 0 means its default, negative keeps none).
   int max_idle_conns_per_host = 100;
   /// Connections per host counting dialing, in use and idle; requests
-  /// beyond it wait in FIFO order. 0: no limit.
+  /// beyond it wait in FIFO order for one to be returned or closed, as long
+  /// as it takes: while bodies are held unread they wait, and with a
+  /// Request::deadline they fail with ErrorKind::timeout. 0: no limit.
   int max_conns_per_host = 0;
   /// Idle connections are closed after this long. 0: never.
   std::chrono::milliseconds idle_conn_timeout{90'000};
