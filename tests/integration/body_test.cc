@@ -27,9 +27,11 @@
 #include "nethttp/request.h"
 #include "nethttp/response.h"
 #include "nethttp/transport.h"
-#include "support/fd_count.h"
+#include "support/leak_check.h"
+#include "support/printers.h"
 #include "support/scripted_server.h"
 #include "support/test_server.h"
+#include "support/wait.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define NETHTTP_BODY_TEST_SANITIZED 1
@@ -41,23 +43,20 @@
 
 namespace nethttp {
 
-/// gtest prints error kinds by name (found by argument-dependent lookup).
-[[maybe_unused]] static void PrintTo(ErrorKind kind, std::ostream* os) {
-  *os << to_string(kind);
-}
-
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::kWait;
+using testing::LeakCheckedTest;
+using testing::LeakChecks;
 using testing::Script;
 using testing::ScriptedServer;
 using testing::ServerRequest;
 using testing::ServerResponse;
 using testing::TestServer;
+using testing::wait_for;
 
-/// Bounds every wait for a condition; only a hang reaches it.
-constexpr auto kWait = 5s;
 /// Larger than TransportOptions::drain_max_bytes (64 KiB): closing such a
 /// body early cannot drain it, so the connection is closed.
 constexpr std::size_t kUndrainableBytes = std::size_t{1} << 20;
@@ -69,16 +68,6 @@ constexpr bool kMeasureRss = false;
 #else
 constexpr bool kMeasureRss = true;
 #endif
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = kWait) {
-  const Clock::time_point until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return condition();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 std::shared_ptr<Request> new_request(std::string method, const std::string& url) {
   Result<Request> made = make_request(std::move(method), url);
@@ -207,50 +196,28 @@ bool reset_peak_rss() {
 }
 
 /// Owns the Transport and servers of one test and checks for leaks.
-class BodyTest : public ::testing::Test {
+class BodyTest : public LeakCheckedTest {
  protected:
-  void SetUp() override { baseline_fds_ = testing::count_open_fds(); }
-
-  void TearDown() override {
-    if (transport_) {
-      EXPECT_EQ(transport_->stats().in_use, 0u) << "a connection is still held after its response is gone";
-    }
-    transport_.reset();
-    servers_.clear();
-    EXPECT_TRUE(eventually([&] { return testing::count_open_fds() == baseline_fds_; }))
-        << "open fds: " << testing::count_open_fds() << ", before the test: " << baseline_fds_;
-  }
-
-  Transport& make_transport(TransportOptions options = {}) {
-    transport_.emplace(std::move(options));
-    return *transport_;
-  }
+  // The checks these tests always made: connections and fds (no wait for
+  // dials, no thread count).
+  BodyTest() : LeakCheckedTest(LeakChecks{.settle_dials = false, .threads = false}) {}
 
   TestServer& test_server(TestServer::Handler handler) {
-    auto server = std::make_shared<TestServer>(std::move(handler));
-    servers_.push_back(server);
-    return *server;
+    return keep_server(std::make_shared<TestServer>(std::move(handler)));
   }
   ScriptedServer& scripted_server(std::vector<Script> scripts) {
-    auto server = std::make_shared<ScriptedServer>(std::move(scripts));
-    servers_.push_back(server);
-    return *server;
+    return keep_server(std::make_shared<ScriptedServer>(std::move(scripts)));
   }
 
   /// GET `url`; fails the test (and returns nullopt) on an error.
   std::optional<Response> get(const std::string& url) {
-    Result<Response> response = transport_->round_trip(new_request("GET", url));
+    Result<Response> response = transport().round_trip(new_request("GET", url));
     if (!response) {
       ADD_FAILURE() << "round trip failed: " << response.error().message();
       return std::nullopt;
     }
     return std::move(*response);
   }
-
- private:
-  int baseline_fds_ = -1;
-  std::optional<Transport> transport_;
-  std::vector<std::shared_ptr<void>> servers_;
 };
 
 /// A handler that answers with `body` (Content-Length).

@@ -37,6 +37,7 @@
 #include <gtest/gtest.h>
 
 #include "support/scripted_server.h"
+#include "support/socket_io.h"
 #include "support/test_server.h"
 
 #ifndef NETHTTP_CLI_PATH
@@ -157,9 +158,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 class RefusingPort {
  public:
   RefusingPort() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in addr = loopback_address();
     socklen_t len = sizeof addr;
     if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {

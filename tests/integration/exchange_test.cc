@@ -30,22 +30,23 @@
 #include "nethttp/request.h"
 #include "nethttp/response.h"
 #include "nethttp/transport.h"
-#include "support/fd_count.h"
+#include "support/leak_check.h"
+#include "support/printers.h"
 #include "support/scripted_server.h"
 #include "support/test_server.h"
+#include "support/wait.h"
 
 namespace nethttp {
-
-/// gtest prints error kinds by name (found by argument-dependent lookup).
-[[maybe_unused]] static void PrintTo(ErrorKind kind, std::ostream* os) {
-  *os << to_string(kind);
-}
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::ExpectContinue;
+using testing::kSafetyDeadline;
+using testing::kWait;
+using testing::LeakCheckedTest;
+using testing::LeakChecks;
 using testing::Script;
 using testing::ScriptedServer;
 using testing::ServerRequest;
@@ -53,26 +54,9 @@ using testing::ServerResponse;
 using testing::TestServer;
 using testing::TestServerOptions;
 
-/// Bounds every wait for a condition: far above what any test needs, so
-/// only a hang (a bug) reaches it.
-constexpr auto kWait = 5s;
-/// A deadline put on requests that a bug could leave blocked forever, so
-/// that such a bug fails the test instead of hanging the program.
-constexpr auto kSafetyDeadline = 10s;
 /// The upload of the early-response tests: far more than the socket
 /// buffers hold, so the client is still sending when the answer arrives.
 constexpr std::size_t kLargeUploadBytes = std::size_t{8} << 20;
-
-/// Polls `condition` until it holds or `limit` passes; its final value.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = kWait) {
-  const Clock::time_point until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return condition();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 std::chrono::milliseconds ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -134,41 +118,23 @@ std::size_t count_fields(const ServerRequest& request, std::string_view name) {
 /// Owns the Transport and the servers of one test, and checks in TearDown
 /// that nothing leaked: no connection in use once the test's responses are
 /// gone, and every fd closed once the Transport and servers are destroyed.
-class ExchangeTest : public ::testing::Test {
+class ExchangeTest : public LeakCheckedTest {
  protected:
-  void SetUp() override { baseline_fds_ = testing::count_open_fds(); }
-
-  void TearDown() override {
-    if (transport_) {
-      EXPECT_EQ(transport_->stats().in_use, 0u) << "a connection is still held after its response is gone";
-    }
-    transport_.reset();
-    servers_.clear();
-    EXPECT_TRUE(eventually([&] { return testing::count_open_fds() == baseline_fds_; }))
-        << "open fds: " << testing::count_open_fds() << ", before the test: " << baseline_fds_;
-  }
-
-  Transport& make_transport(TransportOptions options = {}) {
-    transport_.emplace(std::move(options));
-    return *transport_;
-  }
-  Transport& transport() { return *transport_; }
+  // The checks these tests always made: connections and fds (no wait for
+  // dials, no thread count).
+  ExchangeTest() : LeakCheckedTest(LeakChecks{.settle_dials = false, .threads = false}) {}
 
   TestServer& test_server(TestServer::Handler handler = {}, TestServerOptions options = {}) {
-    auto server = std::make_shared<TestServer>(std::move(handler), std::move(options));
-    servers_.push_back(server);
-    return *server;
+    return keep_server(std::make_shared<TestServer>(std::move(handler), std::move(options)));
   }
   ScriptedServer& scripted_server(std::vector<Script> scripts,
                                   Script fallback = ScriptedServer::ok_responder()) {
-    auto server = std::make_shared<ScriptedServer>(std::move(scripts), std::move(fallback));
-    servers_.push_back(server);
-    return *server;
+    return keep_server(std::make_shared<ScriptedServer>(std::move(scripts), std::move(fallback)));
   }
 
   /// Sends `request` and reads its whole body; fails the test on any error.
   std::string fetch(const std::shared_ptr<Request>& request, Response* out = nullptr) {
-    Result<Response> response = transport_->round_trip(request);
+    Result<Response> response = transport().round_trip(request);
     if (!response) {
       ADD_FAILURE() << "round trip failed: " << response.error().message();
       return {};
@@ -181,11 +147,6 @@ class ExchangeTest : public ::testing::Test {
     if (out != nullptr) *out = std::move(*response);
     return *body;
   }
-
- private:
-  int baseline_fds_ = -1;
-  std::optional<Transport> transport_;
-  std::vector<std::shared_ptr<void>> servers_;
 };
 
 /// "reading response headers from 127.0.0.1:PORT: "

@@ -27,37 +27,23 @@
 #include "nethttp/request.h"
 #include "nethttp/response.h"
 #include "nethttp/transport.h"
-#include "support/fd_count.h"
+#include "support/leak_check.h"
+#include "support/printers.h"
+#include "support/wait.h"
 
 namespace nethttp {
-
-/// gtest prints error kinds by name (found by argument-dependent lookup).
-[[maybe_unused]] static void PrintTo(ErrorKind kind, std::ostream* os) {
-  *os << to_string(kind);
-}
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::kSafetyDeadline;
 using testing::kSmallBody;
+using testing::LeakCheckedTest;
+using testing::LeakChecks;
 using testing::NginxOptions;
 using testing::NginxServer;
 using testing::pattern_bytes;
-
-constexpr auto kWait = 5s;
-/// Put on every request: a bug that blocks fails the test instead of hanging it.
-constexpr auto kSafetyDeadline = 10s;
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = kWait) {
-  const Clock::time_point until = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= until) return condition();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 /// The value of the "name: value" line of a /request body, or "<none>".
 std::string line_value(std::string_view body, std::string_view name) {
@@ -78,18 +64,16 @@ struct Fetched {
 };
 
 /// Owns nginx and the Transport of one test and checks for leaks.
-class NginxTest : public ::testing::Test {
+class NginxTest : public LeakCheckedTest {
  protected:
-  void SetUp() override { baseline_fds_ = testing::count_open_fds(); }
+  // The checks these tests always made: connections and fds (no wait for
+  // dials, no thread count).
+  NginxTest() : LeakCheckedTest(LeakChecks{.settle_dials = false, .threads = false}) {}
 
-  void TearDown() override {
-    if (transport_) {
-      EXPECT_EQ(transport_->stats().in_use, 0u) << "a connection is still held after its response is gone";
-    }
-    transport_.reset();
+  /// nginx goes after the Transport, before the fd count is compared.
+  void destroy_servers() override {
     nginx_.reset();
-    EXPECT_TRUE(eventually([&] { return testing::count_open_fds() == baseline_fds_; }))
-        << "open fds: " << testing::count_open_fds() << ", before the test: " << baseline_fds_;
+    LeakCheckedTest::destroy_servers();
   }
 
   /// Starts nginx; use as ASSERT_TRUE(start_nginx(...)).
@@ -98,12 +82,6 @@ class NginxTest : public ::testing::Test {
     return nginx_->start();
   }
   NginxServer& nginx() { return *nginx_; }
-
-  Transport& make_transport(TransportOptions options = {}) {
-    transport_.emplace(std::move(options));
-    return *transport_;
-  }
-  Transport& transport() { return *transport_; }
 
   /// Sends `method` `path` to nginx and reads the whole body; nullopt (and
   /// a test failure) on any error.
@@ -115,7 +93,7 @@ class NginxTest : public ::testing::Test {
     }
     auto request = std::make_shared<Request>(std::move(made).value());
     request->deadline = Clock::now() + kSafetyDeadline;
-    Result<Response> response = transport_->round_trip(request);
+    Result<Response> response = transport().round_trip(request);
     if (!response) {
       ADD_FAILURE() << path << ": " << response.error().message();
       return std::nullopt;
@@ -130,9 +108,7 @@ class NginxTest : public ::testing::Test {
   }
 
  private:
-  int baseline_fds_ = -1;
   std::optional<NginxServer> nginx_;
-  std::optional<Transport> transport_;
 };
 
 TEST_F(NginxTest, KeepaliveRequestsOfThreeGiveFourConnectionsForTenSequentialRequests) {

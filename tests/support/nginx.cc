@@ -26,6 +26,8 @@
 #include <system_error>
 #include <thread>
 
+#include "support/socket_io.h"
+
 namespace nethttp::testing {
 namespace {
 
@@ -87,10 +89,7 @@ std::optional<std::uint16_t> pick_free_port(std::string* error) {
     *error = errno_text("socket");
     return std::nullopt;
   }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  sockaddr_in address = loopback_address();
   socklen_t length = sizeof address;
   std::optional<std::uint16_t> port;
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
@@ -187,10 +186,7 @@ RawSocket RawSocket::connect_tcp(std::uint16_t port) {
     return socket;
   }
   socket.fd_ = fd;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
+  const sockaddr_in address = loopback_address(port);
   int rc;
   do {
     rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);

@@ -15,6 +15,7 @@
 #include "codec/response_parser.h"
 #include "nethttp/error.h"
 #include "nethttp/header.h"
+#include "support/printers.h"
 
 namespace nethttp::testing {
 
@@ -140,13 +141,3 @@ void PrintTo(const InterimRecord& r, std::ostream* os);
 void PrintTo(Outcome outcome, std::ostream* os);
 
 }  // namespace nethttp::testing
-
-// Readable GoogleTest output for the library's own value types (found by ADL).
-namespace nethttp {
-void PrintTo(ErrorKind kind, std::ostream* os);
-}  // namespace nethttp
-namespace nethttp::codec {
-[[nodiscard]] std::string_view to_string(BodyFraming kind);
-void PrintTo(BodyFraming kind, std::ostream* os);
-void PrintTo(const Framing& framing, std::ostream* os);
-}  // namespace nethttp::codec

@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/socket_io.h"
+
 namespace nethttp::testing {
 namespace {
 
@@ -461,10 +463,7 @@ AcceptLoop::AcceptLoop(OnConnection on_connection, std::string unix_socket_path)
     if (tcp_fd_ < 0) throw_errno("socket");
     const int yes = 1;
     ::setsockopt(tcp_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    sockaddr_in addr = loopback_address();
     if (::bind(tcp_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
       throw_errno("bind 127.0.0.1:0");
     if (::listen(tcp_fd_, SOMAXCONN) != 0) throw_errno("listen");

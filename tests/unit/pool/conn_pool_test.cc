@@ -18,11 +18,11 @@
 
 #include <gtest/gtest.h>
 
+#include "support/async_round_trip.h"
+#include "support/dialers.h"
 #include "support/scripted_server.h"
 #include "support/test_server.h"
-#include "unit/pool/async_round_trip.h"
 #include "unit/pool/pool_test_support.h"
-#include "unit/pool/socket_pair_dialer.h"
 
 namespace nethttp::testing {
 namespace {
@@ -670,18 +670,11 @@ class FirstDialToATestPeer {
  private:
   Result<int> dial() {
     if (++dials_ > 1) return connect_loopback(port_);
-    int fds[2] = {-1, -1};
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-      return Error(ErrorKind::connect, "socketpair", errno);
-    }
-    if (!write_all(fds[1], kOk)) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return Error(ErrorKind::connect, "writing the canned response");
-    }
+    Result<SocketPair> pair = socketpair_with(kOk);
+    if (!pair) return pair.error();
     const std::lock_guard lock(mu_);
-    peer_ = fds[1];
-    return fds[0];
+    peer_ = pair->server;
+    return pair->client;
   }
 
   const std::uint16_t port_;

@@ -15,10 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include "support/dialers.h"
+#include "support/fd_count.h"
 #include "support/scripted_server.h"
 #include "support/test_server.h"
 #include "unit/pool/pool_test_support.h"
-#include "unit/pool/socket_pair_dialer.h"
 
 namespace nethttp::testing {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/async_round_trip.h"
 #include "support/test_server.h"
-#include "unit/pool/async_round_trip.h"
 #include "unit/pool/pool_test_support.h"
 
 namespace nethttp::testing {

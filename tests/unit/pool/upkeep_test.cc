@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "pool/conn_pool.h"
+#include "support/dialers.h"
 #include "unit/pool/pool_test_support.h"
-#include "unit/pool/socket_pair_dialer.h"
 
 namespace nethttp::testing {
 namespace {

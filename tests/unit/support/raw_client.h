@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "support/socket_io.h"
+
 namespace nethttp::testing {
 
 /// How a read of the client ended.
@@ -30,10 +32,7 @@ class RawClient {
 
   /// Connects to 127.0.0.1:port; is_connected() tells whether it worked.
   explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
+    const sockaddr_in addr = loopback_address(port);
     connect_to(reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
     const int yes = 1;
     if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -53,15 +52,7 @@ class RawClient {
 
   [[nodiscard]] bool is_connected() const { return fd_ >= 0; }
 
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
+  bool send(std::string_view bytes) { return write_all(fd_, bytes); }
 
   /// Reads whatever arrives next (appending to the buffer); how it ended.
   ReadEnd read_some() {

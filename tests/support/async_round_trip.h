@@ -1,13 +1,14 @@
 // A round trip on a thread of its own, for tests where requests wait.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
 
 #include "nethttp/transport.h"
-#include "unit/pool/pool_test_support.h"
+#include "support/wait.h"
 
 namespace nethttp::testing {
 
@@ -48,7 +49,7 @@ class AsyncRoundTrip {
 /// A deadline far enough never to pass in a passing test; it ends a failing
 /// one whose request would otherwise wait forever.
 inline void with_safety_deadline(Request& r) {
-  r.deadline = std::chrono::steady_clock::now() + kWait;
+  r.deadline = std::chrono::steady_clock::now() + kSafetyDeadline;
 }
 
 }  // namespace nethttp::testing

@@ -1,0 +1,61 @@
+// The leak-checked fixture: every test ends with a check that the transport
+// it made has no connection in use, and that once the transport and the
+// servers are gone the process has the file descriptors (and threads) it had
+// before the test.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "nethttp/transport.h"
+
+namespace nethttp::testing {
+
+/// What LeakCheckedTest::TearDown() checks besides "no connection in use"
+/// and "the fds of before the test".
+struct LeakChecks {
+  /// Wait (bounded) for the transport's dials and waiters to end before the
+  /// in-use check (dial threads are detached: they are waited for).
+  bool settle_dials = true;
+  /// The thread count is back to where it was before the test.
+  bool threads = true;
+};
+
+/// Owns the Transport and the servers of one test and checks in TearDown()
+/// that nothing leaked: no connection in use once the test's responses are
+/// gone, and every fd (and thread) back to its count before the test once
+/// the Transport and the servers are destroyed.
+class LeakCheckedTest : public ::testing::Test {
+ protected:
+  LeakCheckedTest() = default;
+  explicit LeakCheckedTest(LeakChecks checks) : checks_(checks) {}
+
+  void SetUp() override;
+  void TearDown() override;
+
+  /// The test's transport, checked and destroyed in TearDown().
+  Transport& make_transport(TransportOptions options = {});
+  Transport& transport() { return *transport_; }
+
+  /// Keeps `server` until TearDown(), which destroys it after the transport.
+  template <class Server>
+  Server& keep_server(std::shared_ptr<Server> server) {
+    servers_.push_back(server);
+    return *server;
+  }
+  /// Destroys the servers (after the transport, before the counts are
+  /// compared); a fixture holding servers of its own extends it.
+  virtual void destroy_servers() { servers_.clear(); }
+
+ private:
+  LeakChecks checks_;
+  int fds_ = -1;
+  int threads_ = -1;
+  std::unique_ptr<Transport> transport_;
+  std::vector<std::shared_ptr<void>> servers_;
+};
+
+}  // namespace nethttp::testing
