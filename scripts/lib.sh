@@ -27,7 +27,7 @@ ensure_packages() {
 }
 
 # What building the library and CLI needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev)
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libpsl-dev)
 # What the tests need on top: GoogleTest, Google Benchmark, clang with
 # libFuzzer and the sanitizer runtimes, the lint tools, and nginx (its binary
 # has stub_status built in) for the integration tests, which start and stop

@@ -1,7 +1,10 @@
 // The Client: policy over a Transport (Go's http.Client).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "nethttp/error.h"
@@ -11,17 +14,46 @@
 
 namespace nethttp {
 
-/// Sends requests through a shared Transport. Redirects, cookies, timeouts
-/// and decompression arrive with the Client issue; today send() is one
-/// round trip. Thread-safe.
+/// What a redirect policy decides about one redirect.
+enum class RedirectVerdict : std::uint8_t {
+  follow,  ///< send the next request
+  stop,    ///< return the redirect response as it is (Go's ErrUseLastResponse)
+};
+
+/// Asked before each redirect is followed, with the next request and the
+/// requests sent so far (oldest first). An error fails the send with it.
+using RedirectPolicy = std::function<Result<RedirectVerdict>(
+    const Request& next, std::span<const std::shared_ptr<const Request>> via)>;
+
+/// The Client's policy knobs (Go's http.Client fields).
+struct ClientOptions {
+  /// Requests one chain may hold (Go: 10): with 10, nine redirects are
+  /// followed and a tenth redirect response fails with too_many_redirects.
+  /// 0 or less: redirects are not followed (the 3xx is returned as is).
+  int max_redirects = 10;
+  /// Replaces the max_redirects check when set (Go's CheckRedirect).
+  RedirectPolicy check_redirect;
+  /// A deadline over each send, redirects and reading the body included
+  /// (Go's Client.Timeout); a body read after it fails with timeout. 0: none.
+  std::chrono::milliseconds timeout{0};
+};
+
+/// Sends requests through a shared Transport and follows redirects with
+/// Go's rules (docs/ARCHITECTURE.md, "Redirects"). Cookies and
+/// decompression arrive with the rest of the Client issue. Thread-safe:
+/// share one Client between threads.
 class Client {
  public:
   /// A client with its own Transport with default options.
   Client();
   /// A client over `transport` (shared with others).
-  explicit Client(std::shared_ptr<Transport> transport);
+  explicit Client(std::shared_ptr<Transport> transport, ClientOptions options = {});
 
-  /// Sends `request`; blocks until the response head arrives.
+  /// Sends `request`, follows redirects, and returns the final response once
+  /// its head has arrived (Response::redirects tells how many were
+  /// followed; Response::request is the last request). Blocks. Errors: those
+  /// of Transport::round_trip(), bad_url for an unusable Location,
+  /// too_many_redirects, and the policy's.
   [[nodiscard]] Result<Response> send(Request request);
   /// GET `url`. Errors: bad_url, and those of send().
   [[nodiscard]] Result<Response> get(std::string_view url);
@@ -31,9 +63,11 @@ class Client {
   [[nodiscard]] Result<Response> post(std::string_view url, std::string_view content_type, RequestBody body);
 
   [[nodiscard]] Transport& transport() noexcept { return *transport_; }
+  [[nodiscard]] const ClientOptions& options() const noexcept { return options_; }
 
  private:
   std::shared_ptr<Transport> transport_;
+  ClientOptions options_;
 };
 
 }  // namespace nethttp

@@ -35,6 +35,8 @@ struct Response {
   std::int64_t content_length = -1;
   /// The request this response answers (after redirects: the last one).
   std::shared_ptr<const Request> request;
+  /// Redirects the Client followed to get here.
+  int redirects = 0;
   ConnInfo conn;
   Body body;
 

@@ -1,13 +1,101 @@
 #include "nethttp/client.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/ascii.h"
+#include "client/redirect.h"
+
 namespace nethttp {
+namespace {
+
+/// Header fields that describe a body: they go when a redirect drops it.
+bool describes_body(std::string_view name) {
+  return name.size() > 8 && ascii::iequals(name.substr(0, 8), "content-");
+}
+
+}  // namespace
 
 Client::Client() : transport_(std::make_shared<Transport>()) {}
 
-Client::Client(std::shared_ptr<Transport> transport) : transport_(std::move(transport)) {}
+Client::Client(std::shared_ptr<Transport> transport, ClientOptions options)
+    : transport_(std::move(transport)), options_(std::move(options)) {}
 
 Result<Response> Client::send(Request request) {
-  return transport_->round_trip(std::make_shared<const Request>(std::move(request)));
+  if (options_.timeout > std::chrono::milliseconds::zero()) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    if (!request.deadline || deadline < *request.deadline) request.deadline = deadline;
+  }
+  std::vector<std::shared_ptr<const Request>> via;
+  // The caller's fields travel along the chain (copied at the first
+  // redirect). Credentials dropped once (a hop to another host) stay
+  // dropped, even if a later hop returns to the first host (the fix Go
+  // shipped for CVE-2024-45336).
+  std::optional<Header> carried;
+  auto current = std::make_shared<const Request>(std::move(request));
+  for (;;) {
+    Result<Response> response = transport_->round_trip(current);
+    if (!response) return response;
+    response->redirects = static_cast<int>(via.size());
+    const std::optional<client::RedirectBehavior> behavior =
+        client::redirect_behavior(*current, response->status);
+    // A 3xx without Location is a response like any other (seen in the wild).
+    const std::optional<std::string_view> location = response->header.get("location");
+    if (!behavior || !location) return response;
+
+    Result<Url> target = current->url.resolve(*location);
+    if (!target) {
+      return std::move(target).error().with_context("following the redirect from " + current->url.redacted());
+    }
+    // RFC 9110 §10.2.2: a Location without a fragment inherits the current one.
+    if (!target->has_fragment() && current->url.has_fragment()) {
+      Result<Url> with_fragment = Url::parse(target->str() + "#" + current->url.fragment());
+      if (with_fragment) target = std::move(with_fragment);
+    }
+
+    via.push_back(current);
+    const Request& first = *via.front();
+    if (!carried) carried = first.header;
+    Request next;
+    next.method = behavior->method;
+    next.url = *std::move(target);
+    next.close = current->close;
+    next.deadline = current->deadline;
+    next.cancel = current->cancel;
+    if (behavior->keep_body) next.body = current->body;
+    std::vector<std::string> dropped;
+    for (const HeaderField& field : *carried) {
+      if (!client::keeps_header_on_redirect(field.name, first.url, next.url)) {
+        dropped.push_back(field.name);
+      } else if (behavior->keep_body || !describes_body(field.name)) {
+        next.header.add(field.name, field.value);
+      }
+    }
+    for (const std::string& name : dropped) carried->remove(name);
+    // Go's Referer: the previous URL, unless the caller set one (or https to http).
+    if (!first.header.has("referer")) {
+      const std::string referer = client::referer_for(current->url, next.url);
+      if (!referer.empty()) next.header.set("Referer", referer);
+    }
+
+    if (options_.check_redirect) {
+      Result<RedirectVerdict> verdict = options_.check_redirect(next, via);
+      if (!verdict) return std::move(verdict).error();
+      if (*verdict == RedirectVerdict::stop) return response;
+    } else if (options_.max_redirects <= 0) {
+      return response;
+    } else if (static_cast<int>(via.size()) >= options_.max_redirects) {
+      return Error(ErrorKind::too_many_redirects, "stopped after " + std::to_string(via.size()) +
+                                                      " requests (" + std::to_string(via.size() - 1) +
+                                                      " redirects followed), the last to " +
+                                                      current->url.redacted());
+    }
+    // The previous body goes first (drained when small): a redirect to the
+    // same origin then reuses its connection.
+    response->body.close();
+    current = std::make_shared<const Request>(std::move(next));
+  }
 }
 
 Result<Response> Client::get(std::string_view url) {

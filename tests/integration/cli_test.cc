@@ -525,9 +525,7 @@ TEST(CliUsage, BadUsageExitsTwoWithOneLinePointingToHelp) {
 
 TEST(CliUsage, FlagsOfLaterIssuesAreNotAcceptedYet) {
   for (const std::vector<std::string>& flag :
-       std::vector<std::vector<std::string>>{{"--no-follow"},
-                                             {"--max-redirs", "3"},
-                                             {"--raw"},
+       std::vector<std::vector<std::string>>{{"--raw"},
                                              {"-k"},
                                              {"--insecure"},
                                              {"--cacert", "ca.pem"},
@@ -600,6 +598,57 @@ TEST(CliFetch, JsonLineHasEveryFieldOfTheSchema) {
   EXPECT_FALSE(j["conn"]["reused"].boolean());
   EXPECT_EQ(j["conn"]["idle_ms"].integer(), 0);
   EXPECT_TRUE(j["error"].is_null());
+}
+
+/// Serves /hop/N as a 302 to /hop/N-1, and /hop/0 as 200 "arrived".
+void hops(const ServerRequest& request, ServerResponse& r) {
+  const int n = std::stoi(request.target.substr(5));
+  if (n == 0) {
+    r.set_body("arrived");
+    return;
+  }
+  r.set_status(302);
+  r.add_header("Location", "/hop/" + std::to_string(n - 1));
+}
+
+TEST(CliFetch, FollowsRedirectsAndReportsTheirCountAndTheFinalUrl) {
+  TestServer server(hops);
+  const CliRun run = run_cli({"fetch", "--json", server.url() + "/hop/3"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<Json> lines = json_lines(run.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["status"].integer(), 200);
+  EXPECT_EQ(lines[0]["redirects"].integer(), 3);
+  EXPECT_EQ(lines[0]["url"].str(), server.url() + "/hop/3");
+  EXPECT_EQ(lines[0]["final_url"].str(), server.url() + "/hop/0");
+  EXPECT_TRUE(lines[0]["conn"]["reused"].boolean()) << "the redirect reused the first connection";
+}
+
+TEST(CliFetch, NoFollowReturnsTheRedirectResponse) {
+  TestServer server(hops);
+  const CliRun run = run_cli({"fetch", "--json", "--no-follow", server.url() + "/hop/3"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<Json> lines = json_lines(run.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["status"].integer(), 302);
+  EXPECT_EQ(lines[0]["redirects"].integer(), 0);
+  EXPECT_EQ(strings_of(lines[0]["headers"]["location"]), (std::vector<std::string>{"/hop/2"}));
+}
+
+TEST(CliFetch, MaxRedirsCountsRequestsInTheChainAsGoDoes) {
+  TestServer server(hops);
+  // With 10 (the default) nine redirects are followed; the tenth fails.
+  const CliRun nine = run_cli({"fetch", "--json", server.url() + "/hop/9"});
+  ASSERT_EQ(nine.exit_code, 0) << nine.err;
+  EXPECT_EQ(json_lines(nine.out)[0]["redirects"].integer(), 9);
+  const CliRun ten = run_cli({"fetch", "--json", server.url() + "/hop/10"});
+  EXPECT_EQ(ten.exit_code, 1);
+  EXPECT_EQ(json_lines(ten.out)[0]["error"]["kind"].str(), "too_many_redirects");
+  const CliRun two = run_cli({"fetch", "--json", "--max-redirs", "2", server.url() + "/hop/2"});
+  EXPECT_EQ(two.exit_code, 1);
+  EXPECT_EQ(json_lines(two.out)[0]["error"]["kind"].str(), "too_many_redirects");
+  const CliRun one_hop = run_cli({"fetch", "--json", "--max-redirs", "2", server.url() + "/hop/1"});
+  EXPECT_EQ(one_hop.exit_code, 0) << one_hop.err;
 }
 
 TEST(CliFetch, EmptyBodyHashesToTheEmptyDigest) {

@@ -153,9 +153,8 @@ void show_progress(const std::stop_token& stop, const std::atomic<std::uint64_t>
 }
 
 /// Sends requests until `next` passes `total`, recording a sample each.
-void worker(Client& client, const BenchOptions& options, const Result<Request>& prototype,
-            std::atomic<std::uint64_t>& next, std::atomic<std::uint64_t>& done, std::uint64_t total,
-            WorkerLog& log) {
+void worker(Client& client, const Result<Request>& prototype, std::atomic<std::uint64_t>& next,
+            std::atomic<std::uint64_t>& done, std::uint64_t total, WorkerLog& log) {
   std::vector<char> buf(kReadChunkBytes);
   while (next++ < total) {
     Sample s;
@@ -163,9 +162,7 @@ void worker(Client& client, const BenchOptions& options, const Result<Request>& 
     if (!prototype) {
       log.failed(s, prototype.error());
     } else {
-      Request request = *prototype;
-      request.deadline = request_deadline(options.client);
-      Result<Response> response = client.send(std::move(request));
+      Result<Response> response = client.send(*prototype);
       if (!response) {
         log.failed(s, response.error());
       } else {
@@ -224,7 +221,7 @@ int run_bench(std::span<const char* const> args) {
     std::vector<std::jthread> threads;
     threads.reserve(workers);
     for (std::size_t w = 0; w < workers; ++w) {
-      threads.emplace_back([&, w] { worker(client, options, prototype, next, done, total, logs[w]); });
+      threads.emplace_back([&, w] { worker(client, prototype, next, done, total, logs[w]); });
     }
   }  // joins the workers, then stops and joins the progress bar
   const Clock::time_point end = Clock::now();

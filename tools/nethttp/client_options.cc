@@ -54,15 +54,10 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
   TransportOptions& t = options.transport;
 
   parser.group("timeouts (SECS may have a fraction: 0.5)");
-  parser.add(OptionSpec{
-      "timeout", 0, "SECS",
-      "whole-request deadline, reading the body included (Go's Client.Timeout); default and 0: none",
-      [&options](std::string_view value) -> std::optional<std::string> {
-        nanoseconds d{};
-        if (auto error = parse_seconds(value, d)) return error;
-        options.timeout = d.count() == 0 ? std::nullopt : std::optional(d);
-        return std::nullopt;
-      }});
+  parser.add(duration_option("timeout",
+                             "whole-request deadline, redirects and reading the body included (Go's "
+                             "Client.Timeout)",
+                             "none", options.policy.timeout));
   parser.add(
       duration_option("connect-timeout", "limit on dialing a connection", "no limit", t.connect_timeout));
   parser.add(duration_option("response-header-timeout", "time from request written to response head",
@@ -82,10 +77,20 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
   parser.add_flag("no-keepalive", 0, "one connection per request (Go's DisableKeepAlives)",
                   t.disable_keep_alives);
 
+  parser.group("redirects (followed by default, as Go's client does)");
+  parser.add(OptionSpec{"no-follow", 0, "", "do not follow redirects: return the 3xx response",
+                        [&options](std::string_view) -> std::optional<std::string> {
+                          options.policy.max_redirects = 0;
+                          return std::nullopt;
+                        }});
+  parser.add(count_option("max-redirs",
+                          "requests one redirect chain may hold (Go's meaning): with N, N-1 redirects are "
+                          "followed and the next redirect response fails with too_many_redirects; 0: do not "
+                          "follow",
+                          options.policy.max_redirects));
+
   // Flags of cli.md that arrive with later issues; each moves from here to a
   // real option above (and a field of ClientOptions) when it lands.
-  parser.reserve("no-follow", 0);
-  parser.reserve("max-redirs", 0);
   parser.reserve("raw", 0);
   parser.reserve("insecure", 'k');
   parser.reserve("cacert", 0);
@@ -96,12 +101,7 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
 Client make_client(const ClientOptions& options, Trace trace) {
   TransportOptions transport = options.transport;
   transport.trace = std::move(trace);
-  return Client(std::make_shared<Transport>(std::move(transport)));
-}
-
-std::optional<std::chrono::steady_clock::time_point> request_deadline(const ClientOptions& options) {
-  if (!options.timeout) return std::nullopt;
-  return std::chrono::steady_clock::now() + *options.timeout;
+  return Client(std::make_shared<Transport>(std::move(transport)), options.policy);
 }
 
 }  // namespace nethttp::cli

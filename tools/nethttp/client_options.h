@@ -18,8 +18,9 @@ namespace nethttp::cli {
 struct ClientOptions {
   /// Pool limits, timeouts and keep-alive; Go's defaults unless a flag is given.
   TransportOptions transport;
-  /// --timeout: the whole exchange, body included (Go's Client.Timeout).
-  std::optional<std::chrono::nanoseconds> timeout;
+  /// Redirects (--no-follow, --max-redirs) and --timeout, the whole
+  /// exchange with its redirects and body (Go's Client.Timeout).
+  nethttp::ClientOptions policy;
 };
 
 /// Adds the client flags to `parser`, writing into `options`.
@@ -28,9 +29,5 @@ void add_client_options(OptionParser& parser, ClientOptions& options);
 /// The Client every request of one command goes through (one Transport,
 /// so one connection pool), with `trace` as its connection hooks.
 [[nodiscard]] Client make_client(const ClientOptions& options, Trace trace = {});
-
-/// The deadline of a request that starts now: now + --timeout, or none.
-[[nodiscard]] std::optional<std::chrono::steady_clock::time_point> request_deadline(
-    const ClientOptions& options);
 
 }  // namespace nethttp::cli

@@ -52,7 +52,7 @@ constexpr std::string_view kDescription =
     "  body_bytes      bytes of the body read (at most --max-body)\n"
     "  body_sha256     SHA-256 of those bytes, hex; null when no response arrived\n"
     "  body_truncated  true when --max-body stopped reading before the end\n"
-    "  redirects       redirects followed (0 for now)\n"
+    "  redirects       redirects followed\n"
     "  conn            {id, reused, idle_ms} of the response's connection, or null\n"
     "  error           null, or {kind, message}; kind is one of bad_url,\n"
     "                  invalid_request, dns, connect, tls, proxy, timeout, canceled,\n"
@@ -211,7 +211,6 @@ FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePr
     out.error = std::move(request).error();
     return out;
   }
-  request->deadline = request_deadline(options.client);
   if (trace != nullptr) trace->request(*request);
 
   Result<Response> response = client.send(std::move(*request));
@@ -224,9 +223,8 @@ FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePr
   out.proto = response->proto;
   out.headers = response->header;
   out.conn = response->conn;
-  // While the client does not follow redirects, the response answers the
-  // request sent; once it does, request is the last hop's.
-  out.final_url = response->request != nullptr ? response->request->url.str() : out.url;
+  out.redirects = response->redirects;
+  out.final_url = response->request->url.str();
   read_body(*response, options, sink, out);
   return out;
 }
