@@ -36,6 +36,17 @@ struct ClientOptions {
   /// A deadline over each send, redirects and reading the body included
   /// (Go's Client.Timeout); a body read after it fails with timeout. 0: none.
   std::chrono::milliseconds timeout{0};
+  /// Do not ask for compressed bodies (Go's DisableCompression). Otherwise a
+  /// request without Accept-Encoding (and without Range, not HEAD) asks for
+  /// "gzip, br, zstd"; a response in one of those (or deflate) is decoded as
+  /// it is read, its Content-Encoding and Content-Length fields removed and
+  /// Response::uncompressed set. A caller's Accept-Encoding means no decoding.
+  bool disable_compression = false;
+  /// Bomb guard of that decoding: the most decoded bytes of one body, and
+  /// the largest decoded/encoded ratio once 1 MiB was decoded. Beyond
+  /// either, reading fails with ErrorKind::body.
+  std::uint64_t max_decoded_bytes = std::uint64_t{1} << 30;
+  double max_decompression_ratio = 1000;
 };
 
 /// Sends requests through a shared Transport and follows redirects with

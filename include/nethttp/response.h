@@ -37,6 +37,9 @@ struct Response {
   std::shared_ptr<const Request> request;
   /// Redirects the Client followed to get here.
   int redirects = 0;
+  /// The body was compressed on the wire and is decoded as it is read (Go's
+  /// Uncompressed); Content-Encoding and Content-Length were removed.
+  bool uncompressed = false;
   ConnInfo conn;
   Body body;
 

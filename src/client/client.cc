@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "client/decoder.h"
+#include "client/decoding_body.h"
 #include "client/redirect.h"
 
 namespace nethttp {
@@ -13,6 +15,38 @@ namespace {
 /// Header fields that describe a body: they go when a redirect drops it.
 bool describes_body(std::string_view name) {
   return name.size() > 8 && ascii::iequals(name.substr(0, 8), "content-");
+}
+
+/// What a request asks for when the client decodes for it.
+constexpr std::string_view kAcceptEncoding = "gzip, br, zstd";
+
+/// Adds Accept-Encoding when the client is to decode the response itself
+/// (as Go's transport: not for HEAD or Range requests, never over the
+/// caller's own Accept-Encoding). True when it did.
+bool ask_for_compression(const ClientOptions& options, Request& request) {
+  if (options.disable_compression || request.method == "HEAD" || request.header.has("accept-encoding") ||
+      request.header.has("range")) {
+    return false;
+  }
+  request.header.add("Accept-Encoding", kAcceptEncoding);
+  return true;
+}
+
+/// Decodes the body of a response to a request that asked for compression.
+/// An unknown coding is left as it is (the caller sees Content-Encoding).
+void decode(const ClientOptions& options, Response& response) {
+  const std::optional<std::string_view> coding = response.header.get("content-encoding");
+  if (!coding) return;
+  client::DecodeLimits limits;
+  limits.max_decoded_bytes = options.max_decoded_bytes;
+  limits.max_ratio = options.max_decompression_ratio;
+  std::unique_ptr<client::Decoder> decoder = client::make_decoder(*coding, limits);
+  if (!decoder) return;
+  response.body = Body(std::make_unique<client::DecodingBody>(std::move(response.body), std::move(decoder)));
+  response.header.remove("content-encoding");
+  response.header.remove("content-length");
+  response.content_length = -1;
+  response.uncompressed = true;
 }
 
 }  // namespace
@@ -33,11 +67,14 @@ Result<Response> Client::send(Request request) {
   // dropped, even if a later hop returns to the first host (the fix Go
   // shipped for CVE-2024-45336).
   std::optional<Header> carried;
+  const bool first_asked = ask_for_compression(options_, request);
+  bool asked = first_asked;
   auto current = std::make_shared<const Request>(std::move(request));
   for (;;) {
     Result<Response> response = transport_->round_trip(current);
     if (!response) return response;
     response->redirects = static_cast<int>(via.size());
+    if (asked) decode(options_, *response);
     const std::optional<client::RedirectBehavior> behavior =
         client::redirect_behavior(*current, response->status);
     // A 3xx without Location is a response like any other (seen in the wild).
@@ -56,7 +93,11 @@ Result<Response> Client::send(Request request) {
 
     via.push_back(current);
     const Request& first = *via.front();
-    if (!carried) carried = first.header;
+    if (!carried) {
+      carried = first.header;
+      // Each hop decides for itself whether the client asks for compression.
+      if (first_asked) carried->remove("accept-encoding");
+    }
     Request next;
     next.method = behavior->method;
     next.url = *std::move(target);
@@ -78,6 +119,7 @@ Result<Response> Client::send(Request request) {
       const std::string referer = client::referer_for(current->url, next.url);
       if (!referer.empty()) next.header.set("Referer", referer);
     }
+    asked = ask_for_compression(options_, next);
 
     if (options_.check_redirect) {
       Result<RedirectVerdict> verdict = options_.check_redirect(next, via);

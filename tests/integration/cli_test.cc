@@ -525,8 +525,7 @@ TEST(CliUsage, BadUsageExitsTwoWithOneLinePointingToHelp) {
 
 TEST(CliUsage, FlagsOfLaterIssuesAreNotAcceptedYet) {
   for (const std::vector<std::string>& flag :
-       std::vector<std::vector<std::string>>{{"--raw"},
-                                             {"-k"},
+       std::vector<std::vector<std::string>>{{"-k"},
                                              {"--insecure"},
                                              {"--cacert", "ca.pem"},
                                              {"--proxy", "http://p:1"},
@@ -649,6 +648,16 @@ TEST(CliFetch, MaxRedirsCountsRequestsInTheChainAsGoDoes) {
   EXPECT_EQ(json_lines(two.out)[0]["error"]["kind"].str(), "too_many_redirects");
   const CliRun one_hop = run_cli({"fetch", "--json", "--max-redirs", "2", server.url() + "/hop/1"});
   EXPECT_EQ(one_hop.exit_code, 0) << one_hop.err;
+}
+
+TEST(CliFetch, RawNeitherAsksForNorDecodesCompression) {
+  TestServer server([](const ServerRequest& request, ServerResponse& r) {
+    r.set_body(request.header("Accept-Encoding") ? "asked" : "not asked");
+  });
+  const CliRun decoded = run_cli({"fetch", server.url() + "/"});
+  EXPECT_EQ(decoded.out, "asked");
+  const CliRun raw = run_cli({"fetch", "--raw", server.url() + "/"});
+  EXPECT_EQ(raw.out, "not asked");
 }
 
 TEST(CliFetch, EmptyBodyHashesToTheEmptyDigest) {

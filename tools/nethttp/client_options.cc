@@ -77,6 +77,11 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
   parser.add_flag("no-keepalive", 0, "one connection per request (Go's DisableKeepAlives)",
                   t.disable_keep_alives);
 
+  parser.add_flag("raw", 0,
+                  "do not ask for compressed bodies, nor decode them (Go's DisableCompression); by default "
+                  "gzip, br and zstd are asked for and decoded as they are read",
+                  options.policy.disable_compression);
+
   parser.group("redirects (followed by default, as Go's client does)");
   parser.add(OptionSpec{"no-follow", 0, "", "do not follow redirects: return the 3xx response",
                         [&options](std::string_view) -> std::optional<std::string> {
@@ -91,7 +96,6 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
 
   // Flags of cli.md that arrive with later issues; each moves from here to a
   // real option above (and a field of ClientOptions) when it lands.
-  parser.reserve("raw", 0);
   parser.reserve("insecure", 'k');
   parser.reserve("cacert", 0);
   parser.reserve("proxy", 0);

@@ -13,8 +13,8 @@
 namespace nethttp::cli {
 
 /// What the client flags set. Flags that arrive with later issues
-/// (--no-follow, --max-redirs, --raw, -k/--insecure, --cacert, --proxy,
-/// --unix-socket) are added here and in add_client_options(), and only here.
+/// (-k/--insecure, --cacert, --proxy, --unix-socket, --cookie-jar) are added
+/// here and in add_client_options(), and only here.
 struct ClientOptions {
   /// Pool limits, timeouts and keep-alive; Go's defaults unless a flag is given.
   TransportOptions transport;
