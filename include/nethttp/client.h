@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "nethttp/cookie_jar.h"
 #include "nethttp/error.h"
 #include "nethttp/request.h"
 #include "nethttp/response.h"
@@ -47,6 +48,10 @@ struct ClientOptions {
   /// either, reading fails with ErrorKind::body.
   std::uint64_t max_decoded_bytes = std::uint64_t{1} << 30;
   double max_decompression_ratio = 1000;
+  /// Cookies: sent with each request (redirects included) as their scope
+  /// allows, and stored from each response's Set-Cookie. None by default,
+  /// as in Go. Shared: several clients may use one jar.
+  std::shared_ptr<CookieJar> jar;
 };
 
 /// Sends requests through a shared Transport and follows redirects with

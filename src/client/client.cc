@@ -49,6 +49,15 @@ void decode(const ClientOptions& options, Response& response) {
   response.uncompressed = true;
 }
 
+/// Adds the jar's cookies for the request's URL to its Cookie field (after
+/// any the caller set, as Go's AddCookie).
+void add_jar_cookies(CookieJar& jar, Request& request) {
+  const std::string cookies = jar.cookie_header(request.url);
+  if (cookies.empty()) return;
+  const std::optional<std::string_view> own = request.header.get("cookie");
+  request.header.set("Cookie", own ? std::string(*own) + "; " + cookies : cookies);
+}
+
 }  // namespace
 
 Client::Client() : transport_(std::make_shared<Transport>()) {}
@@ -68,12 +77,17 @@ Result<Response> Client::send(Request request) {
   // shipped for CVE-2024-45336).
   std::optional<Header> carried;
   const bool first_asked = ask_for_compression(options_, request);
+  // The jar's cookies are added per hop (their scope decides), never carried.
+  const std::optional<std::string> own_cookie =
+      request.header.get("cookie") ? std::optional<std::string>(*request.header.get("cookie")) : std::nullopt;
+  if (options_.jar) add_jar_cookies(*options_.jar, request);
   bool asked = first_asked;
   auto current = std::make_shared<const Request>(std::move(request));
   for (;;) {
     Result<Response> response = transport_->round_trip(current);
     if (!response) return response;
     response->redirects = static_cast<int>(via.size());
+    if (options_.jar) options_.jar->set_cookies(current->url, response->header.values("set-cookie"));
     if (asked) decode(options_, *response);
     const std::optional<client::RedirectBehavior> behavior =
         client::redirect_behavior(*current, response->status);
@@ -95,8 +109,13 @@ Result<Response> Client::send(Request request) {
     const Request& first = *via.front();
     if (!carried) {
       carried = first.header;
-      // Each hop decides for itself whether the client asks for compression.
+      // Each hop decides for itself whether the client asks for compression
+      // and which of the jar's cookies go along.
       if (first_asked) carried->remove("accept-encoding");
+      if (options_.jar) {
+        carried->remove("cookie");
+        if (own_cookie) carried->add("Cookie", *own_cookie);
+      }
     }
     Request next;
     next.method = behavior->method;
@@ -120,6 +139,7 @@ Result<Response> Client::send(Request request) {
       if (!referer.empty()) next.header.set("Referer", referer);
     }
     asked = ask_for_compression(options_, next);
+    if (options_.jar) add_jar_cookies(*options_.jar, next);
 
     if (options_.check_redirect) {
       Result<RedirectVerdict> verdict = options_.check_redirect(next, via);

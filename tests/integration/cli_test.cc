@@ -660,6 +660,24 @@ TEST(CliFetch, RawNeitherAsksForNorDecodesCompression) {
   EXPECT_EQ(raw.out, "not asked");
 }
 
+TEST(CliFetch, CookieJarKeepsCookiesAcrossUrlsAndInItsFile) {
+  TestServer server([](const ServerRequest& request, ServerResponse& r) {
+    if (request.target == "/set") r.add_header("Set-Cookie", "token=xyz; Path=/; Max-Age=3600");
+    r.set_body(request.header("Cookie").value_or("(none)"));
+  });
+  const std::string file = ::testing::TempDir() + "/nethttp-cli-cookies.txt";
+  std::remove(file.c_str());
+  const CliRun memory = run_cli({"fetch", "--cookie-jar", "-", server.url() + "/set", server.url() + "/get"});
+  ASSERT_EQ(memory.exit_code, 0) << memory.err;
+  EXPECT_EQ(memory.out, "(none)token=xyz");
+  const CliRun first = run_cli({"fetch", "--cookie-jar", file, server.url() + "/set"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const CliRun second = run_cli({"fetch", "--cookie-jar", file, server.url() + "/get"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, "token=xyz") << "read back from the jar file";
+  std::remove(file.c_str());
+}
+
 TEST(CliFetch, EmptyBodyHashesToTheEmptyDigest) {
   TestServer server([](const ServerRequest&, ServerResponse& r) { r.set_status(204); });
   const std::vector<Json> lines = json_lines(run_cli({"fetch", "--json", server.url()}).out);

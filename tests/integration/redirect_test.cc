@@ -37,6 +37,13 @@ void handler(const ServerRequest& request, ServerResponse& response) {
     response.add_header("Location", "/loop");
   } else if (target == "/nolocation") {
     response.set_status(302);
+  } else if (target == "/login") {
+    // A cookie set on a redirect: the next hop must already send it.
+    response.set_status(302);
+    response.add_header("Set-Cookie", "session=abc; Path=/");
+    response.add_header("Location", "/whoami");
+  } else if (target == "/whoami") {
+    response.set_body(request.header("Cookie").value_or("(none)"));
   } else if (target == "/stall") {
     response.add_header("Content-Length", "10");
     response.flush();
@@ -231,6 +238,24 @@ TEST_F(ClientRedirect, SetsTheRefererUnlessTheCallerDid) {
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[1].header("Referer"), s.url() + "/to/302/next");
   EXPECT_EQ(seen[3].header("Referer"), "http://elsewhere/");
+}
+
+TEST_F(ClientRedirect, SendsCookiesOfTheJarSetOnTheWayAndKeepsThemForLaterRequests) {
+  TestServer& s = server();
+  ClientOptions options;
+  options.jar = std::make_shared<CookieJar>();
+  Client c = client(options);
+  Result<Response> r = c.get(s.url() + "/login");
+  EXPECT_EQ(body_of(r), "session=abc");
+  Result<Request> own = make_request("GET", s.url() + "/whoami");
+  ASSERT_TRUE(own.ok());
+  own->header.add("Cookie", "mine=1");
+  Result<Response> later = c.send(*std::move(own));
+  EXPECT_EQ(body_of(later), "mine=1; session=abc") << "the caller's cookie first, then the jar's";
+
+  Client without_jar = client();
+  Result<Response> none = without_jar.get(s.url() + "/login");
+  EXPECT_EQ(body_of(none), "(none)") << "no jar by default, as in Go";
 }
 
 TEST_F(ClientRedirect, RefusesALocationThatIsNotHttp) {

@@ -326,7 +326,8 @@ int run_bench(std::span<const char* const> args) {
       }
     }
   }
-  return tally.errors.empty() ? 0 : 1;
+  const bool saved = save_cookie_jar(options.client);
+  return tally.errors.empty() && saved ? 0 : 1;
 }
 
 }  // namespace nethttp::cli

@@ -1,5 +1,7 @@
 #include "client_options.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -82,6 +84,20 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
                   "gzip, br and zstd are asked for and decoded as they are read",
                   options.policy.disable_compression);
 
+  parser.add(OptionSpec{
+      "cookie-jar", 0, "FILE",
+      "keep cookies (RFC 6265) across the requests and redirects: read from FILE (Netscape/curl format) "
+      "if it exists and written back at the end; '-' keeps them in memory only",
+      [&options](std::string_view value) -> std::optional<std::string> {
+        options.policy.jar = std::make_shared<CookieJar>();
+        options.cookie_jar_file = std::string(value);
+        std::error_code ec;
+        if (value == "-" || !std::filesystem::exists(options.cookie_jar_file, ec)) return std::nullopt;
+        if (Result<void> ok = options.policy.jar->load(options.cookie_jar_file); !ok)
+          return ok.error().message();
+        return std::nullopt;
+      }});
+
   parser.group("redirects (followed by default, as Go's client does)");
   parser.add(OptionSpec{"no-follow", 0, "", "do not follow redirects: return the 3xx response",
                         [&options](std::string_view) -> std::optional<std::string> {
@@ -100,6 +116,15 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
   parser.reserve("cacert", 0);
   parser.reserve("proxy", 0);
   parser.reserve("unix-socket", 0);
+}
+
+bool save_cookie_jar(const ClientOptions& options) {
+  if (!options.policy.jar || options.cookie_jar_file.empty() || options.cookie_jar_file == "-") return true;
+  if (Result<void> ok = options.policy.jar->save(options.cookie_jar_file); !ok) {
+    std::fprintf(stderr, "nethttp: saving the cookie jar: %s\n", ok.error().message().c_str());
+    return false;
+  }
+  return true;
 }
 
 Client make_client(const ClientOptions& options, Trace trace) {

@@ -21,7 +21,13 @@ struct ClientOptions {
   /// Redirects (--no-follow, --max-redirs) and --timeout, the whole
   /// exchange with its redirects and body (Go's Client.Timeout).
   nethttp::ClientOptions policy;
+  /// --cookie-jar FILE: loaded (if it exists) when parsed, saved by save_cookie_jar(); "-": memory only.
+  std::string cookie_jar_file;
 };
+
+/// Writes the cookie jar back to its --cookie-jar file, if there is one.
+/// Returns false (after saying why on stderr) when it cannot.
+[[nodiscard]] bool save_cookie_jar(const ClientOptions& options);
 
 /// Adds the client flags to `parser`, writing into `options`.
 void add_client_options(OptionParser& parser, ClientOptions& options);

@@ -426,6 +426,7 @@ int run_fetch(std::span<const char* const> args) {
     ++failed;
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) ++failed;
+  if (!save_cookie_jar(options.client)) ++failed;
   return failed == 0 ? 0 : 1;
 }
 
