@@ -390,7 +390,7 @@ void ConnPool::schedule_upkeep_locked(Clock::time_point when) {
   // timer just runs a harmless upkeep.
   upkeep_at_ = when;
   const Clock::time_point real = Clock::now() + (when - now());
-  upkeep_timer_ = net::Timers::shared().schedule(real, [weak = weak_from_this()] {
+  net::Timers::shared().schedule(real, [weak = weak_from_this()] {
     if (const std::shared_ptr<ConnPool> self = weak.lock()) self->upkeep();
   });
 }

@@ -155,7 +155,6 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
   std::vector<std::unique_ptr<ExchangeBuffers>> spare_buffers_ GUARDED_BY(mu_);
   TransportStats stats_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
-  net::Timers::Id upkeep_timer_ GUARDED_BY(mu_) = 0;
   std::optional<Clock::time_point> upkeep_at_ GUARDED_BY(mu_);
 };
 

@@ -410,6 +410,35 @@ TEST_F(ConnPool, ARequestThatCannotBeWrittenLeavesItsConnectionUsable) {
 
 // ---------------------------------------------------------------- dials
 
+TEST_F(ConnPool, ARequestWaitsForADialInFlightInsteadOfStartingAnother) {
+  TestServer server;
+  auto dialer = std::make_shared<GatedDialer>(server.port(), /*hold_dial=*/2);
+  Transport& t = make_transport(options([&](TransportOptions& o) { o.dial = GatedDialer::func(dialer); }));
+  const std::string url = server.url() + "/";
+
+  Result<Response> first = t.round_trip(get_req(url));
+  ASSERT_OK(first);
+  AsyncRoundTrip second(t, get_req(url, with_safety_deadline));
+  ASSERT_TRUE(dialer->held.wait());
+  // The first connection goes to the second request; its dial is still held.
+  EXPECT_EQ(read_body(*first), "ok");
+  ASSERT_TRUE(second.wait());
+  ASSERT_OK(second.result());
+
+  // One waiter, one dial in flight: no third dial, the held one serves it.
+  AsyncRoundTrip third(t, get_req(url, with_safety_deadline));
+  ASSERT_TRUE(wait_for([&] { return t.stats().waiting == 1; }));
+  EXPECT_EQ(t.stats().dialing, 1u);
+  EXPECT_EQ(dialer->dials_started(), 2);
+  dialer->release.open();
+  ASSERT_TRUE(third.wait());
+  ASSERT_OK(third.result());
+  EXPECT_FALSE(third.result()->conn.reused);
+  EXPECT_EQ(read_body(*third.result()), "ok");
+  EXPECT_EQ(read_body(*second.result()), "ok");
+  EXPECT_EQ(dialer->dials_started(), 2);
+}
+
 TEST_F(ConnPool, ARequestWaitingForItsDialTakesAConnectionReleasedMeanwhile) {
   TestServer server;
   auto dialer = std::make_shared<GatedDialer>(server.port(), /*hold_dial=*/2);
