@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "nethttp/transport.h"
+#include "support/fd_count.h"
 
 namespace nethttp::testing {
 
@@ -52,7 +53,7 @@ class LeakCheckedTest : public ::testing::Test {
 
  private:
   LeakChecks checks_;
-  int fds_ = -1;
+  FdSnapshot fds_;
   int threads_ = -1;
   std::unique_ptr<Transport> transport_;
   std::vector<std::shared_ptr<void>> servers_;

@@ -21,6 +21,29 @@ TEST(FdCount, CountsAnFdWhileItIsOpen) {
   EXPECT_EQ(count_open_fds(), before);
 }
 
+TEST(FdCount, OpenedSinceNamesTheFdsOpenedAndStillOpenButNotTheOnesClosed) {
+  const int kept = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(kept, 0);
+  const FdSnapshot before = open_fds();
+  EXPECT_EQ(before.at(kept), "/dev/null");
+  ::close(kept);
+  const int leaked = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  const FdSnapshot opened = opened_since(before, open_fds());
+  EXPECT_EQ(describe(opened), std::to_string(leaked) + " -> /dev/zero");
+  ::close(leaked);
+  EXPECT_TRUE(opened_since(before, open_fds()).empty());
+}
+
+TEST(FdCount, AnFdNumberReusedForAnotherFileCountsAsOpened) {
+  const int first = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const FdSnapshot before = open_fds();
+  ::close(first);
+  const int second = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  ASSERT_EQ(second, first);
+  EXPECT_EQ(opened_since(before, open_fds()).count(second), 1u);
+  ::close(second);
+}
+
 TEST(FdCount, CountsAThreadWhileItRuns) {
   std::thread([] {}).join();  // TSan starts a helper thread with the first thread
   const int before = count_threads();
