@@ -46,6 +46,14 @@ class Error {
   /// The errno (or 0) that caused this error.
   [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
 
+  /// The HTTP status of the response that had arrived when the failure
+  /// came (the redirect a Client stopped at: too_many_redirects, a redirect
+  /// policy's error, an unusable Location); 0 when none had.
+  [[nodiscard]] int response_status() const noexcept { return response_status_; }
+  [[nodiscard]] Error with_response_status(int status) && {
+    response_status_ = status;
+    return std::move(*this);
+  }
   /// The same error with "context: " put before its message.
   [[nodiscard]] Error with_context(std::string_view context) && {
     message_.insert(0, ": ");
@@ -57,6 +65,7 @@ class Error {
   ErrorKind kind_;
   std::string message_;
   int sys_errno_;
+  int response_status_ = 0;
 };
 
 /// Either a value of type T or an Error. Accessing the value of a failed
@@ -85,6 +94,11 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
+  /// The value, or `fallback` when this failed (as std::expected::value_or).
+  template <class U>
+  [[nodiscard]] T value_or(U&& fallback) && {
+    return ok() ? std::move(*std::get_if<0>(&state_)) : static_cast<T>(std::forward<U>(fallback));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

@@ -97,7 +97,10 @@ Result<Response> Client::send(Request request) {
 
     Result<Url> target = current->url.resolve(*location);
     if (!target) {
-      return std::move(target).error().with_context("following the redirect from " + current->url.redacted());
+      return std::move(target)
+          .error()
+          .with_context("following the redirect from " + current->url.redacted())
+          .with_response_status(response->status);
     }
     // RFC 9110 §10.2.2: a Location without a fragment inherits the current one.
     if (!target->has_fragment() && current->url.has_fragment()) {
@@ -143,15 +146,16 @@ Result<Response> Client::send(Request request) {
 
     if (options_.check_redirect) {
       Result<RedirectVerdict> verdict = options_.check_redirect(next, via);
-      if (!verdict) return std::move(verdict).error();
+      if (!verdict) return std::move(verdict).error().with_response_status(response->status);
       if (*verdict == RedirectVerdict::stop) return response;
     } else if (options_.max_redirects <= 0) {
       return response;
     } else if (static_cast<int>(via.size()) >= options_.max_redirects) {
-      return Error(ErrorKind::too_many_redirects, "stopped after " + std::to_string(via.size()) +
-                                                      " requests (" + std::to_string(via.size() - 1) +
-                                                      " redirects followed), the last to " +
-                                                      current->url.redacted());
+      return Error(ErrorKind::too_many_redirects,
+                   "stopped after " + std::to_string(via.size()) + " requests (" +
+                       std::to_string(via.size() - 1) + " redirects followed), the last to " +
+                       current->url.redacted() + " answered " + std::to_string(response->status))
+          .with_response_status(response->status);
     }
     // The previous body goes first (drained when small): a redirect to the
     // same origin then reuses its connection.

@@ -72,7 +72,8 @@ Result<Fd> connect_one(const addrinfo& ai, const std::string& address, Clock::ti
     Result<Readiness> ready = wait_ready(fd.get(), /*want_write=*/true, deadline);
     if (!ready) return Error(ErrorKind::connect, "connect " + address + ": " + ready.error().message());
     if (!ready->writable && !ready->readable) {
-      return Error(ErrorKind::timeout, "connect " + address + ": connect timeout elapsed", ETIMEDOUT);
+      return Error(ErrorKind::timeout, "connect " + address + ": no answer before the connect deadline",
+                   ETIMEDOUT);
     }
     int err = 0;
     socklen_t len = sizeof err;

@@ -361,7 +361,13 @@ void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want)
       // The error belongs to the request the dial was made for, if it still
       // waits; the others keep waiting and may dial in the freed slot.
       if (!want->done && std::erase(host.waiters, want) > 0) {
-        want->error = std::move(fd).error().with_context("dial " + origin.key);
+        Error error = std::move(fd).error();
+        std::string step = "dial " + origin.key;
+        if (error.kind() == ErrorKind::timeout &&
+            options_.connect_timeout > std::chrono::milliseconds::zero()) {
+          step += ", connect timeout (" + std::to_string(options_.connect_timeout.count()) + " ms)";
+        }
+        want->error = std::move(error).with_context(step);
         want->done = true;
         want->ready.notify_one();
       }

@@ -133,6 +133,8 @@ Result<Sent> Exchange::send_all(std::string_view data) {
     // answer, since a server may reply (413, 401...) before reading it all.
     Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/true, std::nullopt);
     if (!ready) return std::move(ready).error();
+    // Our own shutdown (deadline, cancel) also wakes it: fail() names it.
+    if (watch_ && watch_->fired() != net::IoWatch::Fired::none) return Error(ErrorKind::io, "interrupted");
     if (ready->readable) {
       Result<bool> answered = answered_early();
       if (!answered) return std::move(answered).error();

@@ -643,6 +643,7 @@ TEST(CliFetch, MaxRedirsCountsRequestsInTheChainAsGoDoes) {
   const CliRun ten = run_cli({"fetch", "--json", server.url() + "/hop/10"});
   EXPECT_EQ(ten.exit_code, 1);
   EXPECT_EQ(json_lines(ten.out)[0]["error"]["kind"].str(), "too_many_redirects");
+  EXPECT_EQ(json_lines(ten.out)[0]["status"].integer(), 302) << "a response had arrived: the last redirect";
   const CliRun two = run_cli({"fetch", "--json", "--max-redirs", "2", server.url() + "/hop/2"});
   EXPECT_EQ(two.exit_code, 1);
   EXPECT_EQ(json_lines(two.out)[0]["error"]["kind"].str(), "too_many_redirects");

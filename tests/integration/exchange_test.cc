@@ -30,6 +30,7 @@
 #include "nethttp/request.h"
 #include "nethttp/response.h"
 #include "nethttp/transport.h"
+#include "support/body_sources.h"
 #include "support/leak_check.h"
 #include "support/printers.h"
 #include "support/scripted_server.h"
@@ -47,6 +48,8 @@ using testing::kSafetyDeadline;
 using testing::kWait;
 using testing::LeakCheckedTest;
 using testing::LeakChecks;
+using testing::pattern;
+using testing::PatternSource;
 using testing::Script;
 using testing::ScriptedServer;
 using testing::ServerRequest;
@@ -71,37 +74,6 @@ std::shared_ptr<Request> new_request(std::string method, const std::string& url,
   }
   return std::make_shared<Request>(std::move(made).value());
 }
-
-/// Byte `i` of the upload pattern: position-dependent, so a lost, repeated
-/// or misplaced block shows.
-char pattern_byte(std::uint64_t i) {
-  return static_cast<char>('a' + (i * 7 + i / 4096) % 26);
-}
-
-std::string pattern(std::size_t size) {
-  std::string out(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) out[i] = pattern_byte(i);
-  return out;
-}
-
-/// The upload pattern, produced on demand (a from_factory or from_stream body).
-class PatternSource final : public BodySource {
- public:
-  explicit PatternSource(std::uint64_t size, std::size_t max_piece = SIZE_MAX)
-      : size_(size), max_piece_(max_piece) {}
-  Result<std::size_t> read(std::span<char> buf) override {
-    const std::size_t n = static_cast<std::size_t>(
-        std::min<std::uint64_t>({buf.size(), size_ - offset_, static_cast<std::uint64_t>(max_piece_)}));
-    for (std::size_t i = 0; i < n; ++i) buf[i] = pattern_byte(offset_ + i);
-    offset_ += n;
-    return n;
-  }
-
- private:
-  std::uint64_t size_;
-  std::size_t max_piece_;
-  std::uint64_t offset_ = 0;
-};
 
 /// Counts the fields named `name` (any case) a server received.
 std::size_t count_fields(const ServerRequest& request, std::string_view name) {

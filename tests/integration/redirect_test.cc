@@ -146,6 +146,7 @@ TEST_F(ClientRedirect, FailsWithTooManyRedirectsAfterTenRequests) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::too_many_redirects);
   EXPECT_NE(r.error().message().find("10 requests"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().response_status(), 302) << "the redirect it stopped at";
   EXPECT_EQ(s.requests().size(), 10u);
 }
 
@@ -196,6 +197,7 @@ TEST_F(ClientRedirect, AsksThePolicyWithTheNextRequestAndTheChain) {
   Result<Response> failed = c.get(s.url() + "/to/302/forbidden");
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message(), "not there");
+  EXPECT_EQ(failed.error().response_status(), 302);
 }
 
 TEST_F(ClientRedirect, DropsCredentialsForAnotherServerAndNeverSendsThemAgainInTheChain) {
@@ -266,6 +268,7 @@ TEST_F(ClientRedirect, RefusesALocationThatIsNotHttp) {
   Result<Response> ftp = c.get(s.url() + "/to/302/ftp://example.com/file");
   ASSERT_FALSE(ftp.ok());
   EXPECT_EQ(ftp.error().kind(), ErrorKind::bad_url);
+  EXPECT_EQ(ftp.error().response_status(), 302);
 }
 
 TEST_F(ClientRedirect, TimeoutCoversReadingTheBody) {

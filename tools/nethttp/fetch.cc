@@ -45,7 +45,8 @@ constexpr std::string_view kDescription =
     "  url             the URL as given\n"
     "  final_url       the URL of the request that got the response; null when\n"
     "                  no response arrived\n"
-    "  status          the HTTP status; 0 when no response arrived\n"
+    "  status          the HTTP status; 0 when no response arrived (with\n"
+    "                  too_many_redirects: the last redirect's)\n"
     "  proto           \"HTTP/1.1\" or \"HTTP/1.0\"; null when no response arrived\n"
     "  headers         {lower-cased name: [values in arrival order]}\n"
     "  trailers        the same, for trailer fields of a chunked body read to its end\n"
@@ -215,6 +216,7 @@ FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePr
 
   Result<Response> response = client.send(std::move(*request));
   if (!response) {
+    out.status = response.error().response_status();
     out.error = std::move(response).error();
     return out;
   }

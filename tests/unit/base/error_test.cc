@@ -40,6 +40,18 @@ TEST(Result, HoldsAValueOrAnError) {
   EXPECT_EQ(bad.error().kind(), ErrorKind::protocol);
 }
 
+TEST(Error, CarriesTheStatusOfAResponseThatHadArrivedThroughContext) {
+  EXPECT_EQ(Error(ErrorKind::io, "x").response_status(), 0);
+  Error e = Error(ErrorKind::too_many_redirects, "stopped").with_response_status(302).with_context("GET /a");
+  EXPECT_EQ(e.response_status(), 302);
+  EXPECT_EQ(e.message(), "GET /a: stopped");
+}
+
+TEST(Result, ValueOrGivesTheFallbackOnlyOnError) {
+  EXPECT_EQ(Result<std::string>(std::string("x")).value_or("fallback"), "x");
+  EXPECT_EQ(Result<std::string>(Error(ErrorKind::body, "bad")).value_or("fallback"), "fallback");
+}
+
 TEST(Result, VoidResultIsOkByDefault) {
   Result<void> good;
   EXPECT_TRUE(good.ok());
