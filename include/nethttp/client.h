@@ -54,10 +54,10 @@ struct ClientOptions {
   std::shared_ptr<CookieJar> jar;
 };
 
-/// Sends requests through a shared Transport and follows redirects with
-/// Go's rules (docs/ARCHITECTURE.md, "Redirects"). Cookies and
-/// decompression arrive with the rest of the Client issue. Thread-safe:
-/// share one Client between threads.
+/// Sends requests through a shared Transport with Go's http.Client rules:
+/// redirects, one deadline over a whole send (timeout), cookies (jar) and
+/// transparent decompression (docs/ARCHITECTURE.md). Thread-safe: share one
+/// Client between threads.
 class Client {
  public:
   /// A client with its own Transport with default options.
@@ -69,7 +69,10 @@ class Client {
   /// its head has arrived (Response::redirects tells how many were
   /// followed; Response::request is the last request). Blocks. Errors: those
   /// of Transport::round_trip(), bad_url for an unusable Location,
-  /// too_many_redirects, and the policy's.
+  /// too_many_redirects, and the policy's (these three carry the status of
+  /// the redirect response they stopped at: Error::response_status()).
+  /// Request::deadline and Request::cancel interrupt it, and the reading of
+  /// the body, wherever it blocks (timeout, canceled).
   [[nodiscard]] Result<Response> send(Request request);
   /// GET `url`. Errors: bad_url, and those of send().
   [[nodiscard]] Result<Response> get(std::string_view url);
