@@ -353,6 +353,27 @@ TEST_F(ClientCancel, ClientTimeoutIsATimeoutNamingTheClientTimeout) {
   EXPECT_NE(body.error().message().find("deadline exceeded"), std::string::npos) << body.error().message();
 }
 
+TEST_F(ClientCancel, ClientTimeoutFailsABodyThatTricklesInPastIt) {
+  // Every read gets a byte within 20 ms: only a deadline over the whole
+  // body (not one per read) stops it.
+  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(
+      std::vector<Script>{Script()
+                              .expect_request()
+                              .send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                              .send_slowly(std::string(1000, 'x'), 1, 20ms)}));
+  ClientOptions policy;
+  policy.timeout = 300ms;
+  Client client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), policy);
+  const Clock::time_point start = Clock::now();
+  Result<Response> response = client.get(server.url() + "/trickle");
+  ASSERT_TRUE(response) << response.error().message();
+  Result<std::string> body = response->body.read_all();
+  ASSERT_FALSE(body);
+  EXPECT_EQ(body.error().kind(), ErrorKind::timeout) << body.error().message();
+  EXPECT_LT(Clock::now() - start, 5s) << "the trickle went on to its end (20 s)";
+  EXPECT_EQ(transport().stats().closed_for(CloseReason::error), 1u);
+}
+
 TEST_F(ClientCancel, IdleTimeoutClosesThePooledConnectionAndNeverFailsARequest) {
   ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(std::vector<Script>{}));
   std::atomic<int> idle_closes{0};

@@ -40,13 +40,23 @@ const std::string kText = [] {
   return s;
 }();
 
+/// 64 MiB of zeros: about 64 KiB of gzip (made when first asked for: every
+/// test of this program runs in its own process).
+const std::string& bomb() {
+  static const std::string compressed = gzip(std::string(std::size_t{64} << 20, '\0'));
+  return compressed;
+}
+
 /// /gzip answers gzip when asked for it (and plain text otherwise);
-/// /corrupt claims gzip but sends garbage.
+/// /corrupt claims gzip but sends garbage; /bomb sends bomb().
 void handler(const ServerRequest& request, ServerResponse& response) {
   const bool wants = request.header("Accept-Encoding").value_or("").find("gzip") != std::string::npos;
   if (request.target == "/corrupt") {
     response.add_header("Content-Encoding", "gzip");
     response.set_body("this is not gzip at all");
+  } else if (request.target == "/bomb") {
+    response.add_header("Content-Encoding", "gzip");
+    response.set_body(bomb());
   } else if (wants) {
     response.add_header("Content-Encoding", "gzip");
     response.set_body(request.method == "HEAD" ? std::string() : gzip(kText));
@@ -118,6 +128,37 @@ TEST_F(ClientDecompression, FailsACorruptBodyWithABodyError) {
   Result<std::string> body = r->body.read_all();
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.error().kind(), ErrorKind::body);
+}
+
+TEST_F(ClientDecompression, StopsABombWithABodyErrorAndTheClientGoesOn) {
+  TestServer& s = server();
+  for (const bool by_size : {true, false}) {
+    SCOPED_TRACE(by_size ? "size limit" : "ratio limit");
+    ClientOptions options;
+    if (by_size) {
+      options.max_decoded_bytes = std::uint64_t{8} << 20;
+    } else {
+      options.max_decompression_ratio = 100;
+    }
+    Client c = client(options);
+    Result<Response> r = c.get(s.url() + "/bomb");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    std::uint64_t decoded = 0;
+    std::vector<char> buf(64 * 1024);
+    Result<std::size_t> n = std::size_t{0};
+    while ((n = r->body.read(buf)) && *n > 0) decoded += *n;
+    ASSERT_FALSE(n.ok()) << "the bomb decoded to its end";
+    EXPECT_EQ(n.error().kind(), ErrorKind::body);
+    EXPECT_NE(n.error().message().find("decompression bomb guard"), std::string::npos) << n.error().message();
+    EXPECT_LE(decoded, std::uint64_t{8} << 20);
+    // Closing drains the raw rest when it is small (the framing is intact,
+    // so the connection may be reused) or closes the connection.
+    r->body.close();
+    EXPECT_EQ(transport().stats().in_use, 0u);
+    Result<Response> next = c.get(s.url() + "/gzip");
+    ASSERT_TRUE(next.ok()) << next.error().message();
+    EXPECT_EQ(next->body.read_all().value_or(""), kText);
+  }
 }
 
 TEST_F(ClientDecompression, DecodesWhatNginxCompresses) {

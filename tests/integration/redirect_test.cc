@@ -35,6 +35,15 @@ void handler(const ServerRequest& request, ServerResponse& response) {
   } else if (target == "/loop") {
     response.set_status(302);
     response.add_header("Location", "/loop");
+  } else if (target == "/dir/rel" || target == "/dir/up" || target == "/schemerel" || target == "/ownfrag") {
+    // Location forms: a relative path, a dot-segment, scheme-relative, one
+    // with a fragment of its own.
+    response.set_status(302);
+    const std::string host = request.header("Host").value_or("");
+    response.add_header("Location", target == "/dir/rel"     ? "sub/x"
+                                    : target == "/dir/up"    ? "../top?q=1"
+                                    : target == "/schemerel" ? "//" + host + "/landed"
+                                                             : "/landed#own");
   } else if (target == "/nolocation") {
     response.set_status(302);
   } else if (target == "/login") {
@@ -93,6 +102,32 @@ TEST_F(ClientRedirect, FollowsAChainOnOneConnectionAndReportsItsLength) {
   EXPECT_EQ(r->request->url.str(), s.url() + "/done");
   EXPECT_TRUE(r->conn.reused) << "the previous bodies were drained: the connection was reused";
   EXPECT_EQ(s.connections_accepted(), 1u);
+}
+
+TEST_F(ClientRedirect, ResolvesEveryFormOfLocationAgainstTheCurrentUrl) {
+  TestServer& s = server();
+  Client c = client();
+  const auto final_url = [](const Result<Response>& r) {
+    return r ? r->request->url.str() : r.error().message();
+  };
+  Result<Response> rel = c.get(s.url() + "/dir/rel");
+  EXPECT_EQ(final_url(rel), s.url() + "/dir/sub/x");
+  EXPECT_EQ(body_of(rel), "GET /dir/sub/x");
+  Result<Response> up = c.get(s.url() + "/dir/up");
+  EXPECT_EQ(final_url(up), s.url() + "/top?q=1");
+  Result<Response> scheme_relative = c.get(s.url() + "/schemerel");
+  EXPECT_EQ(final_url(scheme_relative), s.url() + "/landed");
+  Result<Response> absolute = c.get(s.url() + "/to/302/" + s.url() + "/abs");
+  EXPECT_EQ(final_url(absolute), s.url() + "/abs");
+  // Fragments (RFC 9110 §10.2.2): a Location without one inherits the
+  // request's; one with its own keeps it. Neither is sent.
+  Result<Response> inherited = c.get(s.url() + "/to/302/landed#section");
+  EXPECT_EQ(final_url(inherited), s.url() + "/landed#section");
+  Result<Response> own = c.get(s.url() + "/ownfrag#section");
+  EXPECT_EQ(final_url(own), s.url() + "/landed#own");
+  for (const ServerRequest& seen : s.requests()) {
+    EXPECT_EQ(seen.target.find('#'), std::string::npos) << seen.target;
+  }
 }
 
 TEST_F(ClientRedirect, TurnsAPostIntoAGetWithoutItsBodyOn301To303) {
