@@ -29,11 +29,12 @@ ensure_packages() {
 # What building the library and CLI needs.
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libpsl-dev)
 # What the tests need on top: GoogleTest, Google Benchmark, clang with
-# libFuzzer and the sanitizer runtimes, the lint tools, and nginx (its binary
-# has stub_status built in) for the integration tests, which start and stop
-# their own instances (tests/support/nginx.h).
+# libFuzzer and the sanitizer runtimes, the lint tools, and the real servers
+# of the integration tests, which start and stop their own instances: nginx
+# (its binary has stub_status built in; tests/support/nginx.h) and httpbin
+# under gunicorn (tests/support/httpbin.h).
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
-  nginx)
+  nginx python3-httpbin gunicorn)
 
 # configure_build DIR [cmake args...] [-- targets...]: configures DIR and
 # builds it (only the given targets, if any).

@@ -1,15 +1,11 @@
 #include "support/nginx.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,7 +17,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -41,10 +36,6 @@ constexpr std::chrono::seconds kStopTimeout{5};
 constexpr std::chrono::milliseconds kProbeInterval{10};
 constexpr std::array<int, 5> kRedirectStatuses = {301, 302, 303, 307, 308};
 
-std::string errno_text(std::string_view what, int error = errno) {
-  return std::string(what) + ": " + std::strerror(error);
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -57,50 +48,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 bool write_file(const fs::path& path, std::string_view content, std::string* error) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
   out.close();
   if (!out) *error = "cannot write " + path.string();
   return static_cast<bool>(out);
-}
-
-/// The last `max` bytes of `s`, marked when cut.
-std::string tail(const std::string& s, std::size_t max) {
-  if (s.size() <= max) return s;
-  return "[...]\n" + s.substr(s.size() - max);
-}
-
-std::string describe_wait_status(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
-  return "ended with wait status " + std::to_string(status);
-}
-
-/// A port that was free on 127.0.0.1 a moment ago (bound to port 0 and released).
-std::optional<std::uint16_t> pick_free_port(std::string* error) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = errno_text("socket");
-    return std::nullopt;
-  }
-  sockaddr_in address = loopback_address();
-  socklen_t length = sizeof address;
-  std::optional<std::uint16_t> port;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    *error = errno_text("bind 127.0.0.1:0");
-  } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    *error = errno_text("getsockname");
-  } else {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 std::optional<StubStatus> parse_stub_status(const std::string& body) {
@@ -117,25 +70,6 @@ std::optional<StubStatus> parse_stub_status(const std::string& body) {
 bool safe_relative(const fs::path& path) {
   if (path.empty() || path.is_absolute()) return false;
   return std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".."; });
-}
-
-/// Removes prefixes left by test programs that died before stop(): older
-/// than ten minutes (a starting server's prefix is fresh) and without a live
-/// nginx (its PDEATHSIG already killed it).
-void remove_stale_prefixes() {
-  const fs::path stem(kPrefixStem);
-  const std::string name_start = stem.filename().string();
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(stem.parent_path(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(name_start, 0) != 0 || !entry.is_directory(ec)) continue;
-    const auto modified = entry.last_write_time(ec);
-    if (ec || fs::file_time_type::clock::now() - modified < std::chrono::minutes(10)) continue;
-    const std::string pid_text = read_file((entry.path() / "nginx.pid").string());
-    const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
-    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
-    fs::remove_all(entry.path(), ec);
-  }
 }
 
 }  // namespace
@@ -451,13 +385,9 @@ std::string NginxServer::url(std::string_view path) const {
            << "). Run scripts/test.sh, which installs the test packages (Debian's `nginx`), "
               "or set NETHTTP_NGINX to an nginx binary.";
   }
-  remove_stale_prefixes();
-  std::string stem(kPrefixStem);
-  stem += "XXXXXX";
-  if (::mkdtemp(stem.data()) == nullptr) {
-    return ::testing::AssertionFailure() << errno_text("mkdtemp " + stem);
-  }
-  prefix_ = stem;
+  std::string error;
+  prefix_ = make_scratch_dir(kPrefixStem, "nginx.pid", &error);
+  if (prefix_.empty()) return ::testing::AssertionFailure() << error;
   if (options_.unix_socket) unix_socket_path_ = prefix_ + "/nginx.sock";
   if (::testing::AssertionResult written = write_prefix(); !written) {
     remove_prefix();
@@ -465,7 +395,6 @@ std::string NginxServer::url(std::string_view path) const {
   }
 
   for (int attempt = 1;; ++attempt) {
-    std::string error;
     const std::optional<std::uint16_t> port = pick_free_port(&error);
     if (!port) {
       remove_prefix();
@@ -474,7 +403,6 @@ std::string NginxServer::url(std::string_view path) const {
     port_ = *port;
     own_connections_ = 0;
     own_requests_ = 0;
-    exit_description_.clear();
     last_probe_error_.clear();
     std::error_code ignored;
     for (const char* stale : {"/error.log", "/nginx.stderr", "/nginx.sock", "/nginx.pid"}) {
@@ -498,15 +426,15 @@ std::string NginxServer::url(std::string_view path) const {
     }
     ::testing::AssertionResult failure = ::testing::AssertionFailure();
     if (waited == Wait::exited) {
-      failure << "nginx " << exit_description_ << " while starting";
+      failure << "nginx " << nginx_.exit_description() << " while starting";
     } else {
       failure << "nginx did not answer GET /stub_status on " << authority() << " within "
               << kStartTimeout.count() << " s";
-      kill_and_reap();
+      nginx_.stop();
     }
     failure << " (" << binary << ", prefix " << prefix_ << ", attempt " << attempt << ")\n"
             << why << "nginx.conf:\n"
-            << read_file(prefix_ + "/nginx.conf");
+            << file_contents(prefix_ + "/nginx.conf");
     remove_prefix();
     return failure;
   }
@@ -598,51 +526,13 @@ std::string NginxServer::config() const {
 }
 
 ::testing::AssertionResult NginxServer::spawn(const std::string& binary) {
-  std::vector<std::string> args = {
-      binary, "-p", prefix_ + "/", "-c", prefix_ + "/nginx.conf", "-e", prefix_ + "/error.log"};
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::string path_variable = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {path_variable.data(), nullptr};
-
-  const std::string output_path = prefix_ + "/nginx.stderr";
-  const int output = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (output < 0) return ::testing::AssertionFailure() << errno_text("open " + output_path);
-  const int input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (input < 0) {
-    ::close(output);
-    return ::testing::AssertionFailure() << errno_text("open /dev/null");
-  }
-
-  const pid_t parent = ::getpid();
-  const pid_t child = ::fork();
-  if (child == 0) {
-    // Only async-signal-safe calls from here to execve.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the test dies: nginx dies too
-    if (::getppid() != parent) ::_exit(127);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::dup2(input, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 ||
-        ::dup2(output, STDERR_FILENO) < 0) {
-      ::_exit(127);
-    }
-    if (::close_range(3, ~0U, 0) != 0) {
-      for (int fd = 3; fd < 1024; ++fd) ::close(fd);
-    }
-    ::execve(argv[0], argv.data(), envp);
-    constexpr std::string_view kExecFailed = "NginxServer: execve failed\n";
-    [[maybe_unused]] const ssize_t ignored = ::write(STDERR_FILENO, kExecFailed.data(), kExecFailed.size());
-    ::_exit(127);
-  }
-  const int fork_error = errno;
-  ::close(output);
-  ::close(input);
-  if (child < 0) return ::testing::AssertionFailure() << errno_text("fork", fork_error);
-  pid_ = child;
-  return ::testing::AssertionSuccess();
+  ChildSpec spec;
+  spec.name = "nginx";
+  spec.argv = {binary, "-p", prefix_ + "/", "-c", prefix_ + "/nginx.conf", "-e", prefix_ + "/error.log"};
+  spec.output_path = prefix_ + "/nginx.stderr";
+  spec.stop_signal = SIGTERM;  // fast shutdown; SIGQUIT would wait for open connections
+  spec.stop_timeout = kStopTimeout;
+  return nginx_.spawn(std::move(spec));
 }
 
 NginxServer::Wait NginxServer::wait_ready(Clock::time_point deadline) {
@@ -683,17 +573,7 @@ std::optional<StubStatus> NginxServer::query_stub_status(std::chrono::millisecon
 }
 
 bool NginxServer::running() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t reaped;
-  do {
-    reaped = ::waitpid(pid_, &status, WNOHANG);
-  } while (reaped < 0 && errno == EINTR);
-  if (reaped == 0) return true;
-  exit_description_ =
-      reaped == pid_ ? describe_wait_status(status) : "cannot be waited for (" + errno_text("waitpid") + ")";
-  pid_ = -1;
-  return false;
+  return nginx_.running();
 }
 
 std::optional<StubStatus> NginxServer::stub_status() {
@@ -728,55 +608,32 @@ std::optional<std::uint64_t> NginxServer::handled_requests() {
 }
 
 std::string NginxServer::error_log() const {
-  return prefix_.empty() ? "" : read_file(prefix_ + "/error.log");
+  return prefix_.empty() ? "" : file_contents(prefix_ + "/error.log");
 }
 
 std::string NginxServer::access_log() const {
-  return prefix_.empty() ? "" : read_file(prefix_ + "/access.log");
+  return prefix_.empty() ? "" : file_contents(prefix_ + "/access.log");
 }
 
 std::string NginxServer::diagnostics() const {
   std::ostringstream out;
-  if (!exit_description_.empty()) out << "nginx " << exit_description_ << "\n";
+  if (!nginx_.exit_description().empty()) out << "nginx " << nginx_.exit_description() << "\n";
   if (!last_probe_error_.empty()) out << "last readiness probe: " << last_probe_error_ << "\n";
-  const std::string output = read_file(prefix_ + "/nginx.stderr");
-  if (!output.empty()) out << "nginx's stderr:\n" << tail(output, 4000) << "\n";
+  const std::string output = file_contents(prefix_ + "/nginx.stderr");
+  if (!output.empty()) out << "nginx's stderr:\n" << last_bytes(output, 4000) << "\n";
   const std::string log = error_log();
-  out << "error log (" << prefix_ << "/error.log):\n" << (log.empty() ? "(empty)\n" : tail(log, 8000));
+  out << "error log (" << prefix_ << "/error.log):\n" << (log.empty() ? "(empty)\n" : last_bytes(log, 8000));
   return out.str();
 }
 
-void NginxServer::kill_and_reap() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);  // fast shutdown; SIGQUIT would wait for open connections
-  const Clock::time_point deadline = Clock::now() + kStopTimeout;
-  for (;;) {
-    int status = 0;
-    const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
-    if (reaped == pid_ || (reaped < 0 && errno != EINTR)) break;
-    if (Clock::now() >= deadline) {
-      ::kill(pid_, SIGKILL);
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  pid_ = -1;
-}
-
 void NginxServer::remove_prefix() {
-  // Only ever what start() made.
-  if (prefix_.rfind(kPrefixStem, 0) == 0 && prefix_.size() > kPrefixStem.size()) {
-    std::error_code ignored;
-    fs::remove_all(prefix_, ignored);
-  }
+  remove_scratch_dir(prefix_, kPrefixStem);  // only ever what start() made
   prefix_.clear();
   unix_socket_path_.clear();
 }
 
 void NginxServer::stop() {
-  kill_and_reap();
+  nginx_.stop();
   remove_prefix();
 }
 

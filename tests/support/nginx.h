@@ -7,9 +7,10 @@
 // foreground process (daemon off, master_process off), so one signal ends it.
 // Everything nginx writes (error.log, access.log, nginx.pid, nginx.sock, the
 // temp paths, the child's stdout/stderr in nginx.stderr) stays in the prefix,
-// which stop() removes. The child gets PR_SET_PDEATHSIG(SIGKILL): when the
-// thread that called start() dies (a crashed test), the kernel kills nginx;
-// start() removes such a test's prefix once it is ten minutes old.
+// which stop() removes. nginx runs as a ChildProcess (child_process.h), with
+// PR_SET_PDEATHSIG(SIGKILL): when the thread that called start() dies (a
+// crashed test), the kernel kills nginx; start() removes such a test's prefix
+// once it is ten minutes old.
 //
 // What the server answers (PORT is port(); every location takes any method
 // unless said otherwise):
@@ -60,6 +61,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "support/child_process.h"
 
 namespace nethttp::testing {
 
@@ -201,7 +204,7 @@ class NginxServer {
   /// has, this reaps it; the prefix stays until stop()).
   [[nodiscard]] bool running();
   /// nginx's process id while running, else -1.
-  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] pid_t pid() const { return nginx_.pid(); }
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
   /// "127.0.0.1".
@@ -248,15 +251,13 @@ class NginxServer {
   [[nodiscard]] std::optional<StubStatus> query_stub_status(std::chrono::milliseconds timeout,
                                                             std::string* error);
   [[nodiscard]] std::string diagnostics() const;
-  void kill_and_reap();
   void remove_prefix();
 
   Options options_;
   std::string prefix_;
   std::string unix_socket_path_;
   std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-  std::string exit_description_;  ///< how nginx ended, once reaped by running()
+  ChildProcess nginx_;            ///< SIGTERM (fast shutdown), 5 s, SIGKILL
   std::string last_probe_error_;  ///< why the last readiness probe failed
   std::uint64_t own_connections_ = 0;
   std::uint64_t own_requests_ = 0;
