@@ -44,6 +44,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::ExpectContinue;
+using testing::FailingSource;
 using testing::kSafetyDeadline;
 using testing::kWait;
 using testing::LeakCheckedTest;
@@ -795,22 +796,6 @@ TEST_F(ExchangeTest, RequestHostOverridesTheHostField) {
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].header("Host"), "virtual.example:8080");
 }
-
-/// Gives `good` pattern bytes, then fails.
-class FailingSource final : public BodySource {
- public:
-  explicit FailingSource(std::size_t good) : good_(good) {}
-  Result<std::size_t> read(std::span<char> buf) override {
-    if (good_ == 0) return Error(ErrorKind::io, "reading upload.bin: Input/output error", 5);
-    const std::size_t n = std::min(buf.size(), good_);
-    std::memset(buf.data(), 'x', n);
-    good_ -= n;
-    return n;
-  }
-
- private:
-  std::size_t good_;
-};
 
 TEST_F(ExchangeTest, RequestBodySourceErrorFailsTheRequestAndClosesTheConnection) {
   TestServer& server = test_server();

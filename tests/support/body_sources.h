@@ -1,5 +1,5 @@
 // Request bodies for upload tests: a position-dependent byte pattern, whole
-// or produced on demand.
+// or produced on demand, and a source that fails half-way.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +43,21 @@ class PatternSource final : public BodySource {
   std::uint64_t size_;
   std::size_t max_piece_;
   std::uint64_t offset_ = 0;
+};
+
+/// `good` bytes of the pattern, then a failure as a disk would give it:
+/// ErrorKind::io "reading upload.bin: Input/output error", errno 5 (EIO).
+class FailingSource final : public BodySource {
+ public:
+  explicit FailingSource(std::size_t good) : pattern_(good) {}
+  Result<std::size_t> read(std::span<char> buf) override {
+    Result<std::size_t> n = pattern_.read(buf);
+    if (n && *n == 0) return Error(ErrorKind::io, "reading upload.bin: Input/output error", 5);
+    return n;
+  }
+
+ private:
+  PatternSource pattern_;
 };
 
 }  // namespace nethttp::testing
