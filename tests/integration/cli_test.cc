@@ -39,6 +39,7 @@
 #include "support/scripted_server.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
+#include "support/unanswered_listener.h"
 
 #ifndef NETHTTP_CLI_PATH
 #error "NETHTTP_CLI_PATH must name the built nethttp binary"
@@ -961,6 +962,19 @@ TEST(CliFetch, ResponseHeaderTimeout) {
   const std::vector<Json> lines = json_lines(run.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["error"]["kind"].str(), "timeout");
+}
+
+TEST(CliFetch, ConnectTimeoutNamesItself) {
+  const testing::UnansweredListener unanswered;
+  const CliRun run = run_cli({"fetch", "--json", "--connect-timeout", "0.2",
+                              "http://127.0.0.1:" + std::to_string(unanswered.port()) + "/"});
+  EXPECT_EQ(run.exit_code, 1);
+  const std::vector<Json> lines = json_lines(run.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["status"].integer(), 0);
+  EXPECT_EQ(lines[0]["error"]["kind"].str(), "timeout");
+  EXPECT_NE(lines[0]["error"]["message"].str().find("connect timeout (200 ms)"), std::string::npos)
+      << lines[0]["error"]["message"].str();
 }
 
 TEST(CliFetch, TruncatedBodyIsBodyErrorWithTheStatus) {
