@@ -9,6 +9,7 @@
 #include "nethttp/body.h"
 #include "nethttp/header.h"
 #include "nethttp/request.h"
+#include "nethttp/tls.h"
 
 namespace nethttp {
 
@@ -21,6 +22,8 @@ struct ConnInfo {
   /// It was taken from the idle pool, after being idle for idle_time.
   bool was_idle = false;
   std::chrono::nanoseconds idle_time{0};
+  /// What its TLS handshake negotiated; null for plain http.
+  std::shared_ptr<const TlsState> tls;
 };
 
 /// A response: status line, header fields and a Body that owns the

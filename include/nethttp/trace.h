@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "nethttp/error.h"
+#include "nethttp/tls.h"
 
 namespace nethttp {
 
@@ -45,6 +46,9 @@ struct Trace {
   std::function<void(std::string_view host, const Error* error)> dns_done;
   std::function<void(std::string_view address)> connect_start;
   std::function<void(std::string_view address, const Error* error)> connect_done;
+  /// A TLS handshake with `server_name` starts / ended (state null on error).
+  std::function<void(std::string_view server_name)> tls_handshake_start;
+  std::function<void(const TlsState* state, const Error* error)> tls_handshake_done;
   std::function<void(std::uint64_t conn_id)> wrote_headers;
   std::function<void(std::uint64_t conn_id, const Error* error)> wrote_request;
   std::function<void(std::uint64_t conn_id)> got_first_response_byte;

@@ -13,6 +13,7 @@
 #include "nethttp/error.h"
 #include "nethttp/request.h"
 #include "nethttp/response.h"
+#include "nethttp/tls.h"
 #include "nethttp/trace.h"
 
 namespace nethttp {
@@ -26,7 +27,8 @@ struct DialRequest {
 };
 
 /// Makes a connected stream socket and returns its file descriptor; the
-/// transport owns it from then on. Errors should be dns or connect.
+/// transport owns it from then on (and runs TLS over it for https).
+/// Errors should be dns or connect.
 using DialFunc = std::function<Result<int>(const DialRequest&)>;
 
 /// A clock the pool reads for idle and lifetime bookkeeping; tests inject a
@@ -58,8 +60,13 @@ struct TransportOptions {
   /// How long a request with "Expect: 100-continue" waits for the 100
   /// before sending its body anyway.
   std::chrono::milliseconds expect_continue_timeout{1'000};
-  /// Limit on dialing one connection (Go's net.Dialer.Timeout). 0: no limit.
+  /// Limit on dialing one connection (Go's net.Dialer.Timeout), the TLS
+  /// handshake included. 0: no limit.
   std::chrono::milliseconds connect_timeout{30'000};
+  /// Limit on the TLS handshake of an https connection. 0: no limit.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  /// Verification, trust, client certificate and resumption for https.
+  TlsOptions tls;
   /// Response heads larger than this fail with header_too_large (Go: 10 MiB).
   std::size_t max_response_header_bytes = std::size_t{1} << 20;
   /// Per-connection buffer sizes, held only while a request uses it.

@@ -54,7 +54,7 @@ Result<bool> BodyReader::advance(bool may_block) {
       case codec::ParseEvent::need_more: {
         b.read.consume(step->consumed);
         if (!may_block) return false;
-        Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), b.read.space());
+        Result<std::size_t> n = lease_.conn().stream.recv_some(b.read.space());
         if (!n) return failure(std::move(n).error());
         if (*n == 0) {
           Result<codec::ParseStep> end = b.parser.finish();
@@ -115,7 +115,7 @@ Result<std::optional<std::size_t>> BodyReader::read_direct(std::span<char> buf) 
   // caller's buffer: no copy, and one recv() per buffer, not per 4 KiB.
   const std::span<char> into =
       buf.first(static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *remaining)));
-  Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), into);
+  Result<std::size_t> n = lease_.conn().stream.recv_some(into);
   if (!n) return failure(std::move(n).error());
   if (*n == 0) {
     Result<codec::ParseStep> end = b.parser.finish();
@@ -169,12 +169,14 @@ bool BodyReader::drain() noexcept {
     Result<bool> progressed = advance(/*may_block=*/false);
     if (!progressed) return false;
     if (*progressed) continue;
-    Result<net::Readiness> ready = net::wait_ready(lease_.conn().fd.get(), /*want_write=*/false, deadline);
+    net::Stream& stream = lease_.conn().stream;
+    Result<net::Readiness> ready = stream.wait_ready(/*want_write=*/false, deadline);
     if (!ready || !ready->readable) return false;
+    // Never waits: what made the socket readable may be part of a TLS record.
     ExchangeBuffers& b = *lease_.conn().buffers;
-    Result<std::size_t> n = net::recv_some(lease_.conn().fd.get(), b.read.space());
+    Result<std::optional<std::size_t>> n = stream.try_recv(b.read.space());
     if (!n || *n == 0) return false;
-    b.read.commit(*n);
+    if (*n) b.read.commit(**n);
   }
   return true;
 }

@@ -22,6 +22,11 @@ constexpr std::size_t kMaxSpareBuffers = 64;
 /// Connection ids are unique in the process (cli.md's conn.id).
 std::atomic<std::uint64_t> next_conn_id{1};
 
+/// The TLS state responses on `conn` report; null for plain http.
+std::shared_ptr<const TlsState> tls_state(const PersistConn& conn) {
+  return conn.stream.tls() != nullptr ? conn.stream.tls()->state() : nullptr;
+}
+
 }  // namespace
 
 ConnLease::ConnLease(std::shared_ptr<ConnPool> pool, std::unique_ptr<PersistConn> conn,
@@ -128,11 +133,11 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     lock.unlock();
     // The server may have closed it, or sent bytes nobody asked for (a 408
     // before closing): never hand such a connection to a request.
-    const net::IdleProbe probe = net::probe_idle(conn->fd.get());
+    const net::IdleProbe probe = conn->stream.probe_idle();
     if (probe == net::IdleProbe::quiet) {
       close_all(closing);
       // A connection parked by a dial nobody waited for has carried nothing yet.
-      const ConnInfo info{conn->id, conn->requests > 0, true, now - conn->idle_since};
+      const ConnInfo info{conn->id, conn->requests > 0, true, now - conn->idle_since, tls_state(*conn)};
       if (info.reused) {
         const LockGuard relock(mu_);
         ++stats_.reuses;
@@ -201,7 +206,8 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     return std::move(*want->error);
   }
   std::unique_ptr<PersistConn> conn = std::move(want->conn);
-  const ConnInfo info{conn->id, conn->requests > 0, false, std::chrono::nanoseconds::zero()};
+  const ConnInfo info{conn->id, conn->requests > 0, false, std::chrono::nanoseconds::zero(),
+                      tls_state(*conn)};
   if (info.reused) ++stats_.reuses;
   lock.unlock();
   if (options_.trace.got_conn) options_.trace.got_conn(info.id, info.reused, info.was_idle, info.idle_time);
@@ -337,37 +343,79 @@ bool ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn
   return true;
 }
 
-void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want) {
+Result<std::shared_ptr<net::TlsContext>> ConnPool::tls_context() {
+  const LockGuard lock(tls_mu_);
+  if (!tls_context_) {
+    Result<std::shared_ptr<net::TlsContext>> made = net::TlsContext::make(options_.tls);
+    if (!made) return std::move(made).error();
+    tls_context_ = *std::move(made);
+  }
+  return tls_context_;
+}
+
+Result<net::Stream> ConnPool::connect(const Origin& origin) {
   const Trace& trace = options_.trace;
-  const net::DialEvents events{trace.dns_start, trace.dns_done, trace.connect_start, trace.connect_done};
+  const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = options_.connect_timeout > std::chrono::milliseconds::zero()
-                                         ? Clock::now() + options_.connect_timeout
+                                         ? start + options_.connect_timeout
                                          : Clock::time_point::max();
+  const auto limit_text = [](std::string_view name, std::chrono::milliseconds limit) {
+    return std::string(name) + " (" + std::to_string(limit.count()) + " ms)";
+  };
   Result<int> fd = Error(ErrorKind::connect, "");
   if (options_.dial) {
     fd = options_.dial(DialRequest{origin.host, origin.port, deadline});
   } else {
+    const net::DialEvents events{trace.dns_start, trace.dns_done, trace.connect_start, trace.connect_done};
     Result<net::Fd> dialed = net::dial_tcp(origin.host, origin.port, deadline, events);
     fd = dialed ? Result<int>(dialed->release()) : Result<int>(std::move(dialed).error());
   }
+  if (!fd) {
+    Error error = std::move(fd).error();
+    std::string step = "dial " + origin.key;
+    if (error.kind() == ErrorKind::timeout && options_.connect_timeout > std::chrono::milliseconds::zero()) {
+      step += ", " + limit_text("connect timeout", options_.connect_timeout);
+    }
+    return std::move(error).with_context(step);
+  }
+  net::Fd socket(*fd);
+  if (!origin.tls) return net::Stream(std::move(socket));
+
+  Result<std::shared_ptr<net::TlsContext>> context = tls_context();
+  if (!context) return std::move(context).error().with_context("dial " + origin.key);
+  // The handshake ends at the earlier of the connect deadline and its own.
+  Clock::time_point handshake_deadline = deadline;
+  std::string limit = limit_text("connect timeout", options_.connect_timeout);
+  if (options_.tls_handshake_timeout > std::chrono::milliseconds::zero() &&
+      Clock::now() + options_.tls_handshake_timeout < handshake_deadline) {
+    handshake_deadline = Clock::now() + options_.tls_handshake_timeout;
+    limit = limit_text("TLS handshake timeout", options_.tls_handshake_timeout);
+  }
+  if (trace.tls_handshake_start) trace.tls_handshake_start(origin.host);
+  Result<std::unique_ptr<net::TlsSession>> session =
+      (*context)->handshake(socket.get(), origin.host, origin.peer, handshake_deadline, limit);
+  if (trace.tls_handshake_done) {
+    trace.tls_handshake_done(session ? (*session)->state().get() : nullptr,
+                             session ? nullptr : &session.error());
+  }
+  if (!session) return std::move(session).error().with_context("dial " + origin.key);
+  return net::Stream(std::move(socket), *std::move(session));
+}
+
+void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want) {
+  Result<net::Stream> stream = connect(origin);
 
   std::vector<Closing> closing;
   {
     const LockGuard lock(mu_);
     HostEntry& host = host_locked(origin);
     --host.dialing;
-    if (!fd) {
+    if (!stream) {
       ++stats_.dial_errors;
       // The error belongs to the request the dial was made for, if it still
       // waits; the others keep waiting and may dial in the freed slot.
       if (!want->done && std::erase(host.waiters, want) > 0) {
-        Error error = std::move(fd).error();
-        std::string step = "dial " + origin.key;
-        if (error.kind() == ErrorKind::timeout &&
-            options_.connect_timeout > std::chrono::milliseconds::zero()) {
-          step += ", connect timeout (" + std::to_string(options_.connect_timeout.count()) + " ms)";
-        }
-        want->error = std::move(error).with_context(step);
+        want->error = std::move(stream).error();
         want->done = true;
         want->ready.notify_one();
       }
@@ -377,7 +425,7 @@ void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want)
       ++stats_.dials;
       auto conn = std::make_unique<PersistConn>();
       conn->id = next_conn_id.fetch_add(1, std::memory_order_relaxed);
-      conn->fd.reset(*fd);
+      conn->stream = *std::move(stream);
       conn->host = &host;
       conn->created = now();
       conn->buffers.reset(take_buffers_locked());

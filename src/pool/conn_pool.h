@@ -22,10 +22,11 @@ namespace nethttp::pool {
 
 /// Where a request's connection goes: the pool key and what to dial.
 struct Origin {
-  std::string key;   ///< "http://host:port": connections are shared per key
+  std::string key;   ///< "https://host:port": connections are shared per key
   std::string host;  ///< name or address to dial, without IPv6 brackets
   std::uint16_t port = 0;
   std::string peer;  ///< "host:port" (IPv6 in brackets), for messages
+  bool tls = false;  ///< https: TLS over the socket, verified for `host`
 };
 
 /// A request waiting for a connection; gets exactly one outcome. Shared
@@ -141,6 +142,11 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
   /// False when no dial thread could be started: `want` then failed and left the queue.
   bool start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn>& want) REQUIRES(mu_);
   void dial(const Origin& origin, const std::shared_ptr<WantConn>& want);
+  /// A connected stream to `origin` (TCP or the dial hook, then TLS for
+  /// https), within connect_timeout. Errors: dns, connect, tls, timeout, io.
+  Result<net::Stream> connect(const Origin& origin);
+  /// The Transport's TLS context, made at the first https dial.
+  Result<std::shared_ptr<net::TlsContext>> tls_context() EXCLUDES(tls_mu_);
   void schedule_upkeep_locked(Clock::time_point when) REQUIRES(mu_);
   void erase_host_if_unused_locked(HostEntry& host) REQUIRES(mu_);
   void close_all(std::vector<Closing>& closing) noexcept;
@@ -156,6 +162,9 @@ class ConnPool : public std::enable_shared_from_this<ConnPool> {
   TransportStats stats_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
   std::optional<Clock::time_point> upkeep_at_ GUARDED_BY(mu_);
+  /// Taken by dial threads only, never with mu_: loading certificates reads files.
+  Mutex tls_mu_;
+  std::shared_ptr<net::TlsContext> tls_context_ GUARDED_BY(tls_mu_);
 };
 
 }  // namespace nethttp::pool

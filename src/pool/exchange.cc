@@ -90,8 +90,11 @@ class Exchange {
   [[nodiscard]] Result<Sent> send_body();
   /// Parses what is buffered, skipping interim responses.
   [[nodiscard]] Result<Progress> parse_buffered(bool stop_at_continue);
-  /// One recv() into the read buffer; false at EOF.
-  [[nodiscard]] Result<bool> receive();
+  /// What one read into the read buffer got.
+  enum class Got : std::uint8_t { bytes, eof, nothing_yet };
+  /// One read into the read buffer; waits for bytes unless `wait` is false
+  /// (then nothing_yet when none are there, e.g. half a TLS record).
+  [[nodiscard]] Result<Got> receive(bool wait);
   /// Reads until a 100 (when asked) or the final head.
   [[nodiscard]] Result<Progress> read_head(bool stop_at_continue);
   /// While sending: whether what arrived is a final answer (stop sending)
@@ -123,15 +126,15 @@ class Exchange {
 };
 
 Result<Sent> Exchange::send_all(std::string_view data) {
-  const int fd = conn_.fd.get();
+  net::Stream& stream = conn_.stream;
   while (!data.empty()) {
-    Result<std::size_t> n = net::send_now(fd, data);
+    Result<std::size_t> n = stream.send_now(data);
     if (!n) return std::move(n).error();
     data.remove_prefix(*n);
     if (*n > 0) continue;
     // The socket's buffer is full: wait until it drains, watching for an
     // answer, since a server may reply (413, 401...) before reading it all.
-    Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/true, std::nullopt);
+    Result<net::Readiness> ready = stream.wait_ready(/*want_write=*/true, std::nullopt);
     if (!ready) return std::move(ready).error();
     // Our own shutdown (deadline, cancel) also wakes it: fail() names it.
     if (watch_ && watch_->fired() != net::IoWatch::Fired::none) return Error(ErrorKind::io, "interrupted");
@@ -145,9 +148,10 @@ Result<Sent> Exchange::send_all(std::string_view data) {
 }
 
 Result<bool> Exchange::answered_early() {
-  Result<bool> got = receive();
+  Result<Got> got = receive(/*wait=*/false);
   if (!got) return std::move(got).error();
-  if (!*got) return true;  // EOF: nothing more will be read of the request
+  if (*got == Got::nothing_yet) return false;
+  if (*got == Got::eof) return true;  // nothing more will be read of the request
   Result<Progress> progress = parse_buffered(/*stop_at_continue=*/false);
   if (!progress) return std::move(progress).error();
   return *progress == Progress::final_head;
@@ -223,20 +227,29 @@ Result<Sent> Exchange::send_body() {
   }
 }
 
-Result<bool> Exchange::receive() {
-  if (eof_) return false;
-  Result<std::size_t> n = net::recv_some(conn_.fd.get(), buffers_.read.space());
-  if (!n) return std::move(n).error();
-  if (*n == 0) {
+Result<Exchange::Got> Exchange::receive(bool wait) {
+  if (eof_) return Got::eof;
+  std::size_t n = 0;
+  if (wait) {
+    Result<std::size_t> got = conn_.stream.recv_some(buffers_.read.space());
+    if (!got) return std::move(got).error();
+    n = *got;
+  } else {
+    Result<std::optional<std::size_t>> got = conn_.stream.try_recv(buffers_.read.space());
+    if (!got) return std::move(got).error();
+    if (!*got) return Got::nothing_yet;
+    n = **got;
+  }
+  if (n == 0) {
     eof_ = true;
-    return false;
+    return Got::eof;
   }
   if (!attempt_.got_response_bytes) {
     attempt_.got_response_bytes = true;
     if (options_.trace.got_first_response_byte) options_.trace.got_first_response_byte(conn_.id);
   }
-  buffers_.read.commit(*n);
-  return true;
+  buffers_.read.commit(n);
+  return Got::bytes;
 }
 
 Result<Exchange::Progress> Exchange::parse_buffered(bool stop_at_continue) {
@@ -275,7 +288,7 @@ Result<Exchange::Progress> Exchange::read_head(bool stop_at_continue) {
       if (!end) return std::move(end).error();
       return Error(ErrorKind::io, "connection closed by peer before the response head");
     }
-    if (Result<bool> got = receive(); !got) return std::move(got).error();
+    if (Result<Got> got = receive(/*wait=*/true); !got) return std::move(got).error();
   }
 }
 
@@ -327,7 +340,7 @@ Result<Response> Exchange::after_write_error(Error error, std::string_view step)
 }
 
 Result<Response> Exchange::run() {
-  const int fd = conn_.fd.get();
+  const int fd = conn_.stream.fd();
   ++conn_.requests;
   buffers_.parser.begin(req_.method);
   if (req_.deadline || req_.cancel.stop_possible()) {
@@ -349,7 +362,7 @@ Result<Response> Exchange::run() {
       // RFC 9110 §10.1.1: wait for 100 (or a final status) before the body,
       // but not forever: servers that ignore Expect never send 100.
       const auto until = Clock::now() + options_.expect_continue_timeout;
-      Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/false, until);
+      Result<net::Readiness> ready = conn_.stream.wait_ready(/*want_write=*/false, until);
       if (!ready) return fail(std::move(ready).error(), "waiting for 100 Continue from");
       if (ready->readable) {
         Result<Progress> progress = read_head(/*stop_at_continue=*/true);

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "codec/response_parser.h"
-#include "net/fd.h"
+#include "net/stream.h"
 #include "pool/intrusive_list.h"
 
 namespace nethttp::pool {
@@ -60,7 +60,7 @@ struct HostEntry;
 /// its lists) and by one request (a ConnLease, then its body) while in use.
 struct PersistConn {
   std::uint64_t id = 0;
-  net::Fd fd;
+  net::Stream stream;         ///< the socket, with TLS over it for https
   HostEntry* host = nullptr;  ///< the pool's entry for its key; guarded by the pool's lock
   Clock::time_point created;
   Clock::time_point idle_since;  ///< while idle

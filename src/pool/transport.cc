@@ -21,17 +21,14 @@ Transport::~Transport() {
 
 Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& request) {
   const Request& req = *request;
-  if (req.url.scheme() != "http") {
-    return Error(ErrorKind::tls,
-                 "https to " + req.url.host_port() + " is not supported yet: TLS is not built in");
-  }
   if (req.cancel.stop_requested())
     return Error(ErrorKind::canceled, "request to " + req.url.redacted() + " canceled");
   if (req.deadline && *req.deadline <= std::chrono::steady_clock::now()) {
     return Error(ErrorKind::timeout, "request to " + req.url.redacted() + ": deadline already passed");
   }
-  const pool::Origin origin{"http://" + req.url.host_port(), std::string(req.url.hostname()), req.url.port(),
-                            req.url.host_port()};
+  const bool tls = req.url.scheme() == "https";
+  const pool::Origin origin{std::string(req.url.scheme()) + "://" + req.url.host_port(),
+                            std::string(req.url.hostname()), req.url.port(), req.url.host_port(), tls};
   // The head is written first: a request that cannot be sent takes no
   // connection. Reused per thread: no allocation per request.
   thread_local std::string head;

@@ -110,10 +110,20 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
                           "follow",
                           options.policy.max_redirects));
 
+  parser.group("TLS (https)");
+  parser.add_flag("insecure", 'k', "skip certificate and host name verification (Go's InsecureSkipVerify)",
+                  t.tls.insecure_skip_verify);
+  parser.add(OptionSpec{"cacert", 0, "FILE",
+                        "trust the CA certificates in this PEM file instead of the system's",
+                        [&t](std::string_view value) -> std::optional<std::string> {
+                          t.tls.ca_file = std::string(value);
+                          return std::nullopt;
+                        }});
+  parser.add(duration_option("tls-handshake-timeout", "limit on the TLS handshake", "no limit",
+                             t.tls_handshake_timeout));
+
   // Flags of cli.md that arrive with later issues; each moves from here to a
   // real option above (and a field of ClientOptions) when it lands.
-  parser.reserve("insecure", 'k');
-  parser.reserve("cacert", 0);
   parser.reserve("proxy", 0);
   parser.reserve("unix-socket", 0);
 }

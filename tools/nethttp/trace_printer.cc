@@ -76,6 +76,16 @@ Trace TracePrinter::hooks() const {
   t.connect_done = [s](std::string_view address, const Error* error) {
     s->event(0, "connect " + printable(address) + " " + outcome(error));
   };
+  t.tls_handshake_start = [s](std::string_view name) { s->event(0, "tls " + printable(name)); };
+  t.tls_handshake_done = [s](const TlsState* state, const Error* error) {
+    if (state == nullptr) {
+      s->event(0, "tls " + outcome(error));
+      return;
+    }
+    s->event(0, "tls " + state->version + " " + state->cipher +
+                    (state->alpn.empty() ? "" : " alpn " + state->alpn) + (state->resumed ? " resumed" : "") +
+                    " " + printable(state->peer_subject));
+  };
   t.got_conn = [s](std::uint64_t id, bool reused, bool was_idle, std::chrono::nanoseconds idle_time) {
     std::string text = reused ? "got-conn reused" : "got-conn new";
     if (was_idle) text += " (idle " + millis(idle_time) + ")";
