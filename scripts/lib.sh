@@ -31,10 +31,13 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli
 # What the tests need on top: GoogleTest, Google Benchmark, clang with
 # libFuzzer and the sanitizer runtimes, the lint tools, and the real servers
 # of the integration tests, which start and stop their own instances: nginx
-# (its binary has stub_status built in; tests/support/nginx.h) and httpbin
-# under gunicorn (tests/support/httpbin.h).
+# (its binary has stub_status and TLS built in; tests/support/nginx.h), httpbin
+# under gunicorn (tests/support/httpbin.h) and the tinyproxy forward proxy
+# (tests/support/tinyproxy.h; its package's service is never started, see
+# ensure_packages). openssl, the command, makes the TLS tests' throw-away
+# certificates at test time (tests/support/tls_certs.h).
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
-  nginx python3-httpbin gunicorn)
+  nginx python3-httpbin gunicorn tinyproxy openssl)
 
 # configure_build DIR [cmake args...] [-- targets...]: configures DIR and
 # builds it (only the given targets, if any).

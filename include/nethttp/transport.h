@@ -11,6 +11,7 @@
 #include <string>
 
 #include "nethttp/error.h"
+#include "nethttp/proxy.h"
 #include "nethttp/request.h"
 #include "nethttp/response.h"
 #include "nethttp/tls.h"
@@ -78,7 +79,18 @@ struct TransportOptions {
   std::chrono::milliseconds drain_timeout{50};
   /// User-Agent added to requests without one; empty: none added.
   std::string user_agent = "nethttp/0.1";
-  /// Replaces the TCP dialer (e.g. to connect elsewhere or count dials).
+  /// Chooses the proxy of each request (Go's Transport.Proxy): none by
+  /// default; proxy_from_environment() gives Go's DefaultTransport
+  /// behaviour. http URLs go to an HTTP proxy in absolute-form, https URLs
+  /// through a CONNECT tunnel; socks5/socks5h proxies tunnel both. The
+  /// proxy URL's userinfo is sent as Basic Proxy-Authorization (or SOCKS5
+  /// username/password). Connections are kept per origin and proxy.
+  ProxyFunc proxy;
+  /// Connect every request to this Unix domain socket instead of TCP (the
+  /// URL still gives Host and the TLS name). Empty: TCP.
+  std::string unix_socket;
+  /// Replaces the TCP dialer (e.g. to connect elsewhere or count dials); to
+  /// a proxy, when there is one. TLS and proxy tunnels run over what it returns.
   DialFunc dial;
   /// Replaces the clock of the pool's bookkeeping (tests).
   ClockFunc clock;

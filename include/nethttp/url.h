@@ -19,6 +19,9 @@ namespace nethttp {
 ///
 /// A value type: copyable, immutable after parsing, safe to share between
 /// threads for reading.
+///
+/// parse_proxy() also accepts the proxy schemes socks5 and socks5h; every
+/// other way to make a Url (parse(), resolve()) yields http or https only.
 class Url {
  public:
   /// Parses an absolute http/https URL. Errors are ErrorKind::bad_url and
@@ -26,6 +29,12 @@ class Url {
   /// password replaced by "xxxxx"): `port "70000" out of range in
   /// "http://a:70000/"`.
   [[nodiscard]] static Result<Url> parse(std::string_view text);
+
+  /// Parses the URL of a proxy: as parse(), but the scheme may also be
+  /// "socks5" or "socks5h", whose default port is 1080 (RFC 1928 §3). Only
+  /// for proxy settings: a request URL must come from parse(). Errors as
+  /// parse() (ErrorKind::bad_url).
+  [[nodiscard]] static Result<Url> parse_proxy(std::string_view text);
 
   /// Resolves a reference (absolute, scheme-relative, absolute-path or
   /// relative, e.g. a Location value) against this URL, exactly as RFC 3986
@@ -36,7 +45,7 @@ class Url {
   /// (equivalent, §6.2.2.2), so that "%2E%2E" is a dot segment as in parse().
   [[nodiscard]] Result<Url> resolve(std::string_view reference) const;
 
-  /// "http" or "https".
+  /// "http" or "https"; for a URL from parse_proxy() also "socks5" or "socks5h".
   [[nodiscard]] const std::string& scheme() const noexcept { return scheme_; }
   [[nodiscard]] bool is_https() const noexcept { return scheme_ == "https"; }
   /// Userinfo's user name and password, percent-decoded; empty when absent.
@@ -50,7 +59,8 @@ class Url {
   /// The host without IPv6 brackets, as given to name resolution.
   [[nodiscard]] std::string_view hostname() const noexcept;
   [[nodiscard]] bool is_ipv6() const noexcept { return !host_.empty() && host_.front() == '['; }
-  /// The port, the scheme's default (80, 443) when the URL gives none.
+  /// The port, the scheme's default (80, 443; 1080 for socks5 and socks5h)
+  /// when the URL gives none.
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] bool has_default_port() const noexcept;
   /// Path, percent-encoded, always starting with "/".
@@ -77,6 +87,9 @@ class Url {
   friend bool operator==(const Url&, const Url&) = default;
 
  private:
+  /// parse() and parse_proxy(): the same rules, `proxy` adding the socks schemes.
+  [[nodiscard]] static Result<Url> parse_as(std::string_view text, bool proxy);
+
   std::string scheme_;
   std::string username_;
   std::string password_;

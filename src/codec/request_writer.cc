@@ -17,10 +17,11 @@ bool has_line_breaking_byte(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-/// Fields the writer derives itself (RFC 9112 §6, §3.2): a caller's copy is skipped.
+/// Fields the writer derives itself (RFC 9112 §6, §3.2), and the proxy's
+/// credentials, which only the transport sets: a caller's copy is skipped.
 bool is_derived_field(std::string_view name) {
   return ascii::iequals(name, "host") || ascii::iequals(name, "content-length") ||
-         ascii::iequals(name, "transfer-encoding");
+         ascii::iequals(name, "transfer-encoding") || ascii::iequals(name, "proxy-authorization");
 }
 
 /// Whether the caller's Connection fields already hold the "close" token.
@@ -95,6 +96,8 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
   if (has_line_breaking_byte(head.user_agent)) {
     return invalid("User-Agent " + quoted(head.user_agent) + " has a CR, LF or NUL");
   }
+  if (has_line_breaking_byte(head.proxy_authorization))
+    return invalid("Proxy-Authorization has a CR, LF or NUL");
   if (head.header != nullptr) {
     for (const HeaderField& field : *head.header)
       if (Result<void> ok = check_field(field); !ok) return ok;
@@ -128,6 +131,7 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
       if (!is_derived_field(field.name)) append_field(field.name, field.value, out);
   }
   if (!head.user_agent.empty()) append_field("User-Agent", head.user_agent, out);
+  if (!head.proxy_authorization.empty()) append_field("Proxy-Authorization", head.proxy_authorization, out);
   switch (head.body) {
     case RequestBodyFraming::none: break;
     case RequestBodyFraming::content_length:

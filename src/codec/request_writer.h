@@ -38,6 +38,10 @@ struct RequestHead {
   bool close = false;
   /// A User-Agent field written after the caller's fields; empty: none.
   std::string_view user_agent;
+  /// A Proxy-Authorization field for the proxy the request goes to (forward
+  /// or CONNECT); empty: none. A caller's Proxy-Authorization field is never
+  /// written: it would travel on to the origin.
+  std::string_view proxy_authorization;
 };
 
 /// Appends the request line and header fields, ending with the empty line, to

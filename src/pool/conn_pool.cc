@@ -9,6 +9,7 @@
 
 #include "net/dial.h"
 #include "net/socket_io.h"
+#include "pool/proxy_hop.h"
 
 namespace nethttp::pool {
 namespace {
@@ -362,12 +363,19 @@ Result<net::Stream> ConnPool::connect(const Origin& origin) {
   const auto limit_text = [](std::string_view name, std::chrono::milliseconds limit) {
     return std::string(name) + " (" + std::to_string(limit.count()) + " ms)";
   };
+  // Through a proxy, the socket goes to the proxy.
+  const std::string dial_host = origin.proxy ? std::string(origin.proxy->hostname()) : origin.host;
+  const std::uint16_t dial_port = origin.proxy ? origin.proxy->port() : origin.port;
   Result<int> fd = Error(ErrorKind::connect, "");
   if (options_.dial) {
-    fd = options_.dial(DialRequest{origin.host, origin.port, deadline});
+    fd = options_.dial(DialRequest{dial_host, dial_port, deadline});
+  } else if (!options_.unix_socket.empty()) {
+    const net::DialEvents events{nullptr, nullptr, trace.connect_start, trace.connect_done};
+    Result<net::Fd> dialed = net::dial_unix(options_.unix_socket, deadline, events);
+    fd = dialed ? Result<int>(dialed->release()) : Result<int>(std::move(dialed).error());
   } else {
     const net::DialEvents events{trace.dns_start, trace.dns_done, trace.connect_start, trace.connect_done};
-    Result<net::Fd> dialed = net::dial_tcp(origin.host, origin.port, deadline, events);
+    Result<net::Fd> dialed = net::dial_tcp(dial_host, dial_port, deadline, events);
     fd = dialed ? Result<int>(dialed->release()) : Result<int>(std::move(dialed).error());
   }
   if (!fd) {
@@ -379,6 +387,11 @@ Result<net::Stream> ConnPool::connect(const Origin& origin) {
     return std::move(error).with_context(step);
   }
   net::Fd socket(*fd);
+  if (origin.proxy && !forwards(*origin.proxy, origin.tls ? "https" : "http")) {
+    Result<void> tunnel =
+        open_tunnel(socket.get(), *origin.proxy, origin.host, origin.port, origin.peer, deadline);
+    if (!tunnel) return std::move(tunnel).error().with_context("dial " + origin.key);
+  }
   if (!origin.tls) return net::Stream(std::move(socket));
 
   Result<std::shared_ptr<net::TlsContext>> context = tls_context();

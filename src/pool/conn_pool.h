@@ -27,6 +27,8 @@ struct Origin {
   std::uint16_t port = 0;
   std::string peer;  ///< "host:port" (IPv6 in brackets), for messages
   bool tls = false;  ///< https: TLS over the socket, verified for `host`
+  /// The proxy the connection goes through (part of the key); none: direct.
+  std::optional<Url> proxy;
 };
 
 /// A request waiting for a connection; gets exactly one outcome. Shared

@@ -12,6 +12,7 @@
 #include "net/io_watch.h"
 #include "net/socket_io.h"
 #include "pool/body_reader.h"
+#include "pool/proxy_hop.h"
 
 namespace nethttp::pool {
 namespace {
@@ -404,7 +405,8 @@ Result<Response> Exchange::respond() {
 
 }  // namespace
 
-Result<void> write_head(const Request& request, const TransportOptions& options, std::string& out) {
+Result<void> write_head(const Request& request, const TransportOptions& options,
+                        const std::optional<Url>& proxy, std::string& out) {
   codec::RequestHead head;
   head.method = request.method;
   head.url = &request.url;
@@ -412,6 +414,14 @@ Result<void> write_head(const Request& request, const TransportOptions& options,
   head.host = request.host;
   head.close = request.close || options.disable_keep_alives;
   if (!request.header.has("user-agent")) head.user_agent = options.user_agent;
+  // An HTTP proxy forwarding an http request gets it in absolute-form,
+  // with the proxy's own credentials.
+  std::string proxy_authorization;
+  if (proxy && forwards(*proxy, request.url.scheme())) {
+    head.form = codec::TargetForm::absolute;
+    proxy_authorization = pool::proxy_authorization(*proxy);
+    head.proxy_authorization = proxy_authorization;
+  }
   if (request.body.is_none()) {
     // Go sends "Content-Length: 0" for methods that normally carry a body.
     if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,7 @@ namespace nethttp::pool {
 /// transport adds) to `out`. Errors: invalid_request (CR, LF or NUL in a
 /// field, a bad method...) — found before any connection is taken.
 [[nodiscard]] Result<void> write_head(const Request& request, const TransportOptions& options,
-                                      std::string& out);
+                                      const std::optional<Url>& proxy, std::string& out);
 
 /// Writes `request` (its `head` from write_head()) on the leased connection while watching for an early
 /// response, handles Expect: 100-continue, skips interim responses and

@@ -26,14 +26,25 @@ Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& req
   if (req.deadline && *req.deadline <= std::chrono::steady_clock::now()) {
     return Error(ErrorKind::timeout, "request to " + req.url.redacted() + ": deadline already passed");
   }
-  const bool tls = req.url.scheme() == "https";
-  const pool::Origin origin{std::string(req.url.scheme()) + "://" + req.url.host_port(),
-                            std::string(req.url.hostname()), req.url.port(), req.url.host_port(), tls};
+  std::optional<Url> proxy;
+  if (const ProxyFunc& choose = state_->pool->options().proxy) {
+    Result<std::optional<Url>> chosen = choose(req);
+    if (!chosen) return std::move(chosen).error();
+    proxy = *std::move(chosen);
+  }
+  pool::Origin origin{std::string(req.url.scheme()) + "://" + req.url.host_port(),
+                      std::string(req.url.hostname()),
+                      req.url.port(),
+                      req.url.host_port(),
+                      req.url.scheme() == "https",
+                      proxy};
+  // The password stays out of the key: keys appear in traces and messages.
+  if (proxy) origin.key += " via " + proxy->redacted();
   // The head is written first: a request that cannot be sent takes no
   // connection. Reused per thread: no allocation per request.
   thread_local std::string head;
   head.clear();
-  if (Result<void> ok = pool::write_head(req, state_->pool->options(), head); !ok)
+  if (Result<void> ok = pool::write_head(req, state_->pool->options(), origin.proxy, head); !ok)
     return std::move(ok).error();
   state_->pool->count_request(/*retry=*/false);
   pool::AttemptFacts attempt;

@@ -14,12 +14,19 @@
 namespace nethttp {
 namespace {
 
-/// Default ports of the schemes we speak (RFC 9110 §4.2.1, §4.2.2).
+/// Default ports of the schemes we speak (RFC 9110 §4.2.1, §4.2.2) and of
+/// SOCKS proxies (RFC 1928 §3).
 constexpr std::uint16_t kHttpPort = 80;
 constexpr std::uint16_t kHttpsPort = 443;
+constexpr std::uint16_t kSocksPort = 1080;
+
+bool is_socks_scheme(std::string_view scheme) noexcept {
+  return scheme == "socks5" || scheme == "socks5h";
+}
 
 std::uint16_t default_port(std::string_view scheme) noexcept {
-  return scheme == "https" ? kHttpsPort : kHttpPort;
+  if (scheme == "https") return kHttpsPort;
+  return is_socks_scheme(scheme) ? kSocksPort : kHttpPort;
 }
 
 /// Path, query or fragment text normalised by url::append_normalized().
@@ -49,6 +56,14 @@ void append_userinfo(const Url& u, bool redact, std::string& out) {
 }  // namespace
 
 Result<Url> Url::parse(std::string_view text) {
+  return parse_as(text, /*proxy=*/false);
+}
+
+Result<Url> Url::parse_proxy(std::string_view text) {
+  return parse_as(text, /*proxy=*/true);
+}
+
+Result<Url> Url::parse_as(std::string_view text, bool proxy) {
   for (const char c : text) {
     if (url::is_control(c))
       return url::bad_url("control character " + url::quote(std::string_view(&c, 1)), text);
@@ -58,7 +73,7 @@ Result<Url> Url::parse(std::string_view text) {
   if (!parts.scheme) return url::bad_url("not an absolute URL (no scheme)", text);
   Url u;
   u.scheme_ = ascii::lowered(*parts.scheme);  // §3.1, §6.2.2.1: case-insensitive
-  if (u.scheme_ != "http" && u.scheme_ != "https")
+  if (u.scheme_ != "http" && u.scheme_ != "https" && !(proxy && is_socks_scheme(u.scheme_)))
     return url::bad_url("unsupported scheme " + url::quote(*parts.scheme), text);
   // http(s) URIs must have a host (RFC 9110 §4.2.1): "http:/x" and "http:x" have none.
   if (!parts.authority) return url::bad_url("missing host", text);

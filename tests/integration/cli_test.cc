@@ -36,9 +36,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/nginx.h"
 #include "support/scripted_server.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
+#include "support/tinyproxy.h"
+#include "support/tls_certs.h"
 #include "support/unanswered_listener.h"
 
 #ifndef NETHTTP_CLI_PATH
@@ -524,22 +527,6 @@ TEST(CliUsage, BadUsageExitsTwoWithOneLinePointingToHelp) {
   }
 }
 
-TEST(CliUsage, FlagsOfLaterIssuesAreNotAcceptedYet) {
-  for (const std::vector<std::string>& flag :
-       std::vector<std::vector<std::string>>{{"-k"},
-                                             {"--insecure"},
-                                             {"--cacert", "ca.pem"},
-                                             {"--proxy", "http://p:1"},
-                                             {"--unix-socket", "/tmp/s"}}) {
-    std::vector<std::string> args = {"fetch"};
-    args.insert(args.end(), flag.begin(), flag.end());
-    args.push_back("http://127.0.0.1:1/");
-    const CliRun run = run_cli(args);
-    EXPECT_EQ(run.exit_code, 2) << flag[0];
-    EXPECT_NE(run.err.find("not available yet"), std::string::npos) << run.err;
-  }
-}
-
 // ---------------------------------------------------------------------------
 // fetch: bodies, JSON lines, exit status
 
@@ -975,6 +962,34 @@ TEST(CliFetch, ConnectTimeoutNamesItself) {
   EXPECT_EQ(lines[0]["error"]["kind"].str(), "timeout");
   EXPECT_NE(lines[0]["error"]["message"].str().find("connect timeout (200 ms)"), std::string::npos)
       << lines[0]["error"]["message"].str();
+}
+
+TEST(CliFetch, HttpsWithCacertInsecureProxyAndUnixSocket) {
+  const testing::TestPki& pki = testing::TestPki::shared();
+  ASSERT_TRUE(pki.ok());
+  testing::NginxOptions options;
+  options.tls = testing::NginxTlsOptions{.cert = pki.server_cert(), .key = pki.server_key()};
+  testing::NginxServer nginx(std::move(options));
+  ASSERT_TRUE(nginx.start());
+  const std::string url = "https://localhost:" + std::to_string(nginx.tls_port()) + "/small";
+
+  const CliRun untrusted = run_cli({"fetch", "--json", url});
+  EXPECT_EQ(untrusted.exit_code, 1);
+  ASSERT_EQ(json_lines(untrusted.out).size(), 1u);
+  EXPECT_EQ(json_lines(untrusted.out)[0]["error"]["kind"].str(), "tls");
+  EXPECT_EQ(run_cli({"fetch", "--cacert", pki.ca_cert(), url}).out, "hello, world\n");
+  EXPECT_EQ(run_cli({"fetch", "-k", url}).out, "hello, world\n");
+  EXPECT_EQ(run_cli({"fetch", "--insecure", url}).out, "hello, world\n");
+
+  testing::TinyproxyServer proxy;
+  ASSERT_TRUE(proxy.start());
+  EXPECT_EQ(run_cli({"fetch", "--proxy", proxy.url(), "--cacert", pki.ca_cert(), url}).out, "hello, world\n");
+  EXPECT_EQ(proxy.requests().size(), 1u);
+  const CliRun bad_proxy = run_cli({"fetch", "--proxy", "ftp://p:1", url});
+  EXPECT_EQ(bad_proxy.exit_code, 2) << bad_proxy.err;
+
+  EXPECT_EQ(run_cli({"fetch", "--unix-socket", nginx.unix_socket_path(), "http://any.test/small"}).out,
+            "hello, world\n");
 }
 
 TEST(CliFetch, TruncatedBodyIsBodyErrorWithTheStatus) {

@@ -72,7 +72,37 @@ bool safe_relative(const fs::path& path) {
   return std::none_of(path.begin(), path.end(), [](const fs::path& part) { return part == ".."; });
 }
 
+/// The server block's directives for the TLS listener on `port`.
+std::string tls_config(const NginxTlsOptions& tls, std::uint16_t port) {
+  std::string c = "    listen 127.0.0.1:" + std::to_string(port) + " ssl;\n";
+  c += "    ssl_certificate " + tls.cert + ";\n";
+  c += "    ssl_certificate_key " + tls.key + ";\n";
+  c += "    ssl_protocols " + tls.protocols + ";\n";
+  if (!tls.ciphers.empty()) c += "    ssl_ciphers " + tls.ciphers + ";\n";
+  if (tls.session_resumption) {
+    c += "    ssl_session_cache shared:nethttp_tls:1m;\n    ssl_session_timeout 10m;\n"
+         "    ssl_session_tickets on;\n";
+  } else {
+    c += "    ssl_session_cache off;\n    ssl_session_tickets off;\n";
+  }
+  if (!tls.client_ca.empty()) {
+    c += "    ssl_client_certificate " + tls.client_ca + ";\n";
+    c += std::string("    ssl_verify_client ") + (tls.require_client_cert ? "on" : "optional") + ";\n";
+    c += "    ssl_verify_depth 2;\n";
+  }
+  return c;
+}
+
 }  // namespace
+
+NginxTlsOptions NginxTlsOptions::tls10_only(std::string cert, std::string key) {
+  NginxTlsOptions tls;
+  tls.cert = std::move(cert);
+  tls.key = std::move(key);
+  tls.protocols = "TLSv1";
+  tls.ciphers = "DEFAULT@SECLEVEL=0";
+  return tls;
+}
 
 std::string pattern_bytes(std::size_t size) {
   static constexpr std::string_view kAlphabet =
@@ -376,6 +406,16 @@ std::string NginxServer::url(std::string_view path) const {
   return url;
 }
 
+std::string NginxServer::tls_authority() const {
+  return host() + ":" + std::to_string(tls_port_);
+}
+
+std::string NginxServer::https_url(std::string_view path) const {
+  std::string url = "https://" + tls_authority();
+  url.append(path);
+  return url;
+}
+
 ::testing::AssertionResult NginxServer::start() {
   if (!prefix_.empty()) return ::testing::AssertionFailure() << "NginxServer::start() called twice";
   const std::string binary = binary_path();
@@ -401,6 +441,15 @@ std::string NginxServer::url(std::string_view path) const {
       return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
     }
     port_ = *port;
+    tls_port_ = 0;
+    while (options_.tls && (tls_port_ == 0 || tls_port_ == port_)) {
+      const std::optional<std::uint16_t> tls_port = pick_free_port(&error);
+      if (!tls_port) {
+        remove_prefix();
+        return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
+      }
+      tls_port_ = *tls_port;
+    }
     own_connections_ = 0;
     own_requests_ = 0;
     last_probe_error_.clear();
@@ -422,7 +471,7 @@ std::string NginxServer::url(std::string_view path) const {
     const std::string why = diagnostics();
     if (waited == Wait::exited && attempt < kPortAttempts &&
         why.find("Address already in use") != std::string::npos) {
-      continue;  // the port was taken between pick_free_port() and nginx's bind()
+      continue;  // a port was taken between pick_free_port() and nginx's bind()
     }
     ::testing::AssertionResult failure = ::testing::AssertionFailure();
     if (waited == Wait::exited) {
@@ -496,6 +545,7 @@ std::string NginxServer::config() const {
   c += "  server {\n";
   c += "    listen 127.0.0.1:" + std::to_string(port_) + ";\n";
   if (!unix_socket_path_.empty()) c += "    listen unix:" + unix_socket_path_ + ";\n";
+  if (options_.tls) c += tls_config(*options_.tls, tls_port_);
   c += "    server_name localhost;\n";
   c += "    root " + p + "/html;\n";
   c += "    location = /stub_status {\n      stub_status;\n    }\n";
@@ -518,7 +568,14 @@ std::string NginxServer::config() const {
        "host: $http_host\\ncontent-length: $http_content_length\\n"
        "transfer-encoding: $http_transfer_encoding\\ncontent-type: $http_content_type\\n"
        "connection-header: $http_connection\\nconnection: $connection\\n"
-       "connection-requests: $connection_requests\\n\";\n    }\n";
+       "connection-requests: $connection_requests\\n";
+  if (options_.tls) {
+    // Only with TLS: tests match the whole body of the plain one.
+    c += "tls-protocol: $ssl_protocol\\ntls-cipher: $ssl_cipher\\ntls-session-reused: $ssl_session_reused\\n"
+         "tls-server-name: $ssl_server_name\\ntls-alpn: $ssl_alpn_protocol\\n"
+         "tls-client-verify: $ssl_client_verify\\ntls-client-subject: $ssl_client_s_dn\\n";
+  }
+  c += "\";\n    }\n";
   c += "    location = /close {\n      return 444;\n    }\n";
   if (!options_.extra_locations.empty()) c += options_.extra_locations + "\n";
   c += "  }\n}\n";

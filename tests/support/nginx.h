@@ -40,6 +40,24 @@
 //   /close             `return 444;`: nginx closes the connection without answering.
 //   NginxOptions::files and NginxOptions::extra_locations add to this.
 //
+// TLS (NginxOptions::tls, see NginxTlsOptions): a second listener on
+// 127.0.0.1:tls_port() speaks TLS and serves the same locations (the redirects'
+// Location then says https://HOST:TLS_PORT/small). The plain listener
+// stays, and start() still probes it. With TLS on, /request's body goes on
+// after connection-requests with these lines (empty values on the plain
+// listener and the Unix socket; without TLS they are not there at all):
+//     tls-protocol        "TLSv1.3", "TLSv1.2", "TLSv1" ($ssl_protocol)
+//     tls-cipher          OpenSSL's name of the cipher, e.g. "TLS_AES_256_GCM_SHA384"
+//     tls-session-reused  "r" when the handshake resumed a session, "." when not
+//     tls-server-name     the SNI name the client sent ("" when none)
+//     tls-alpn            the ALPN protocol agreed ("http/1.1"; "" when none)
+//     tls-client-verify   "SUCCESS", "FAILED:reason" or "NONE" ($ssl_client_verify)
+//     tls-client-subject  the client certificate's subject, e.g. "CN=nethttp test client"
+// With a client CA set, nginx asks for a client certificate in the handshake
+// but never fails the handshake for it: a missing certificate (with
+// require_client_cert) or one it cannot verify gets an HTTP 400 answer on the
+// TLS connection instead.
+//
 // Also here: RawSocket, a tiny blocking HTTP/1.1 client over plain sockets that
 // does not use the library (for the harness's own /stub_status queries and for
 // tests that need exact bytes on the wire).
@@ -90,6 +108,41 @@ struct StubStatus {
   std::uint64_t waiting = 0;   ///< idle keep-alive connections
 };
 
+/// The TLS listener of NginxOptions::tls. Paths are PEM files nginx reads
+/// at start (tls_certs.h makes them), e.g.
+///   options.tls = NginxTlsOptions{.cert = pki.server_cert(), .key = pki.server_key()};
+/// (every member has a default, so g++'s -Wmissing-field-initializers lets
+/// designated initializers leave any out).
+struct NginxTlsOptions {
+  /// ssl_certificate: the server's certificate (and any chain after it).
+  std::string cert{};
+  /// ssl_certificate_key.
+  std::string key{};
+  /// ssl_protocols, nginx's names separated by spaces ("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3").
+  std::string protocols = "TLSv1.2 TLSv1.3";
+  /// ssl_ciphers (OpenSSL's cipher list for TLS 1.2 and below); "" keeps
+  /// nginx's default, HIGH:!aNULL:!MD5. TLS 1.3 suites are not set by it (use
+  /// "ssl_conf_command Ciphersuites ...;" in extra_locations).
+  std::string ciphers{};
+  /// ssl_client_certificate: the CA whose certificates clients may present;
+  /// "" asks clients for no certificate.
+  std::string client_ca{};
+  /// With client_ca: ssl_verify_client on (a request without a valid client
+  /// certificate gets a 400) rather than optional (it is served, and
+  /// tls-client-verify says NONE or FAILED).
+  bool require_client_cert = true;
+  /// A shared session cache and session tickets, so a client resumes its
+  /// session on a second connection (TLS 1.2 and 1.3); off: "ssl_session_cache
+  /// off; ssl_session_tickets off;", every handshake is a full one.
+  bool session_resumption = true;
+
+  /// A listener that speaks TLS 1.0 only (and refuses TLS 1.1 and later):
+  /// protocols "TLSv1" and ciphers "DEFAULT@SECLEVEL=0", without which
+  /// OpenSSL 3 refuses TLS 1.0 (its SHA-1 signatures). A client needs
+  /// SECLEVEL=0 as well to get through.
+  [[nodiscard]] static NginxTlsOptions tls10_only(std::string cert, std::string key);
+};
+
 struct NginxOptions {
   /// nginx's keepalive_requests: after this many requests on one connection
   /// the response says Connection: close and nginx closes it.
@@ -107,6 +160,8 @@ struct NginxOptions {
   /// nginx configuration text inserted into the server block after the
   /// built-in locations, e.g. "location = /teapot { return 418; }".
   std::string extra_locations;
+  /// Also listen with TLS on another port (see the top of this file).
+  std::optional<NginxTlsOptions> tls;
 };
 
 /// One response as RawSocket read it.
@@ -190,8 +245,9 @@ class NginxServer {
   [[nodiscard]] static std::string binary_path();
 
   /// Makes the prefix, writes the configuration and files, starts nginx and
-  /// waits (at most 10 s) until it answers GET /stub_status on the TCP port.
-  /// Retries with another port when the chosen one was taken meanwhile. On
+  /// waits (at most 10 s) until it answers GET /stub_status on the TCP port
+  /// (the plain one: nginx has bound every listener by then). Retries with
+  /// other ports when a chosen one was taken meanwhile. On
   /// failure nothing is left running and the message says why: nginx not
   /// installed (run scripts/test.sh), or nginx's stderr and error log. Use as
   /// ASSERT_TRUE(server.start()).
@@ -213,6 +269,12 @@ class NginxServer {
   [[nodiscard]] std::string authority() const;
   /// "http://127.0.0.1:PORT" + path (path should start with '/').
   [[nodiscard]] std::string url(std::string_view path = "/") const;
+  /// The TLS listener's port, 0 without Options::tls or before start().
+  [[nodiscard]] std::uint16_t tls_port() const { return tls_port_; }
+  /// "127.0.0.1:TLS_PORT".
+  [[nodiscard]] std::string tls_authority() const;
+  /// "https://127.0.0.1:TLS_PORT" + path (path should start with '/').
+  [[nodiscard]] std::string https_url(std::string_view path = "/") const;
   /// PREFIX/nginx.sock, or "" when Options::unix_socket is off or not started.
   [[nodiscard]] const std::string& unix_socket_path() const { return unix_socket_path_; }
   /// The temp prefix ("" when not started or stopped).
@@ -257,6 +319,7 @@ class NginxServer {
   std::string prefix_;
   std::string unix_socket_path_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
   ChildProcess nginx_;            ///< SIGTERM (fast shutdown), 5 s, SIGKILL
   std::string last_probe_error_;  ///< why the last readiness probe failed
   std::uint64_t own_connections_ = 0;

@@ -100,10 +100,6 @@ void OptionParser::add_flag(std::string long_name, char short_name, std::string 
                  }});
 }
 
-void OptionParser::reserve(std::string long_name, char short_name) {
-  reserved_.push_back(Reserved{std::move(long_name), short_name});
-}
-
 const OptionSpec* OptionParser::find_long(std::string_view name) const {
   for (const OptionSpec& o : options_) {
     if (o.long_name == name) return &o;
@@ -119,9 +115,6 @@ const OptionSpec* OptionParser::find_short(char c) const {
 }
 
 std::string OptionParser::unknown_long(std::string_view name) const {
-  for (const Reserved& r : reserved_) {
-    if (r.long_name == name) return "option '--" + r.long_name + "' is not available yet";
-  }
   std::string message = "unknown option '--" + std::string(name) + "'";
   const OptionSpec* best = nullptr;
   std::size_t best_distance = 3;  // suggest only close misspellings
@@ -137,9 +130,6 @@ std::string OptionParser::unknown_long(std::string_view name) const {
 }
 
 std::string OptionParser::unknown_short(char c) const {
-  for (const Reserved& r : reserved_) {
-    if (r.short_name == c && c != 0) return "option " + spelled(c, r.long_name) + " is not available yet";
-  }
   return std::string("unknown option '-") + c + "'";
 }
 

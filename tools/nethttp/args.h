@@ -49,8 +49,6 @@ class OptionParser {
   void add(OptionSpec spec);
   /// A flag that sets `target` to true.
   void add_flag(std::string long_name, char short_name, std::string help, bool& target);
-  /// An option of a later issue: named in errors as not available yet, not in --help.
-  void reserve(std::string long_name, char short_name);
 
   [[nodiscard]] ParsedArgs parse(std::span<const char* const> args) const;
 
@@ -71,10 +69,6 @@ class OptionParser {
     std::string title;
     std::vector<std::size_t> options;  ///< indexes into options_
   };
-  struct Reserved {
-    std::string long_name;
-    char short_name;
-  };
 
   [[nodiscard]] const OptionSpec* find_long(std::string_view name) const;
   [[nodiscard]] const OptionSpec* find_short(char c) const;
@@ -85,7 +79,6 @@ class OptionParser {
   std::string synopsis_;
   std::vector<OptionSpec> options_;
   std::vector<Group> groups_;
-  std::vector<Reserved> reserved_;
 };
 
 // Value parsers for handlers: each returns an error message or nothing.

@@ -122,10 +122,25 @@ void add_client_options(OptionParser& parser, ClientOptions& options) {
   parser.add(duration_option("tls-handshake-timeout", "limit on the TLS handshake", "no limit",
                              t.tls_handshake_timeout));
 
-  // Flags of cli.md that arrive with later issues; each moves from here to a
-  // real option above (and a field of ClientOptions) when it lands.
-  parser.reserve("proxy", 0);
-  parser.reserve("unix-socket", 0);
+  parser.group("where connections go");
+  parser.add(OptionSpec{
+      "proxy", 0, "URL",
+      "send requests through this proxy: http://[user:pass@]host:port (CONNECT for https), "
+      "socks5:// or socks5h://; default: HTTP_PROXY, HTTPS_PROXY and NO_PROXY as Go reads them",
+      [&t](std::string_view value) -> std::optional<std::string> {
+        Result<Url> proxy =
+            Url::parse_proxy(value.find("://") == std::string_view::npos ? "http://" + std::string(value)
+                                                                         : std::string(value));
+        if (!proxy) return proxy.error().message();
+        t.proxy = fixed_proxy(*std::move(proxy));
+        return std::nullopt;
+      }});
+  parser.add(OptionSpec{"unix-socket", 0, "PATH",
+                        "connect to this Unix domain socket instead of TCP (Host still from the URL)",
+                        [&t](std::string_view value) -> std::optional<std::string> {
+                          t.unix_socket = std::string(value);
+                          return std::nullopt;
+                        }});
 }
 
 bool save_cookie_jar(const ClientOptions& options) {
@@ -140,6 +155,8 @@ bool save_cookie_jar(const ClientOptions& options) {
 Client make_client(const ClientOptions& options, Trace trace) {
   TransportOptions transport = options.transport;
   transport.trace = std::move(trace);
+  // Without --proxy, the environment decides, as in Go's DefaultTransport.
+  if (!transport.proxy) transport.proxy = proxy_from_environment();
   return Client(std::make_shared<Transport>(std::move(transport)), options.policy);
 }
 

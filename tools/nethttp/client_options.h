@@ -12,9 +12,7 @@
 
 namespace nethttp::cli {
 
-/// What the client flags set. Flags that arrive with later issues
-/// (-k/--insecure, --cacert, --proxy, --unix-socket, --cookie-jar) are added
-/// here and in add_client_options(), and only here.
+/// What the client flags set.
 struct ClientOptions {
   /// Pool limits, timeouts and keep-alive; Go's defaults unless a flag is given.
   TransportOptions transport;

@@ -241,6 +241,29 @@ TEST(RequestWriter, SkipsCallerFieldsItDerivesItself) {
               &header);
 }
 
+TEST(RequestWriter, WritesOnlyTheTransportsProxyAuthorizationNeverTheCallers) {
+  Header header;
+  header.add("Proxy-Authorization", "Basic bGVhaw==");
+  header.add("X-Kept", "1");
+  const Url url = Url::parse("http://h/p").value();
+  RequestHead head;
+  head.url = &url;
+  head.header = &header;
+  std::string direct;
+  ASSERT_TRUE(write_request_head(head, direct).ok());
+  EXPECT_EQ(direct, "GET /p HTTP/1.1\r\nHost: h\r\nX-Kept: 1\r\n\r\n") << "sent to the origin";
+  head.form = TargetForm::absolute;
+  head.proxy_authorization = "Basic dTpw";
+  std::string proxied;
+  ASSERT_TRUE(write_request_head(head, proxied).ok());
+  EXPECT_EQ(proxied,
+            "GET http://h/p HTTP/1.1\r\nHost: h\r\nX-Kept: 1\r\nProxy-Authorization: Basic dTpw\r\n\r\n");
+  head.proxy_authorization = "Basic x\r\nX-Evil: 1";
+  std::string bad;
+  EXPECT_FALSE(write_request_head(head, bad).ok());
+  EXPECT_TRUE(bad.empty());
+}
+
 TEST(RequestWriter, AppendsToWhatIsAlreadyInTheOutput) {
   Result<Url> url = Url::parse("http://h/");
   ASSERT_TRUE(url.ok()) << url.error().message();

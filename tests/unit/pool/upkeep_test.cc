@@ -44,7 +44,7 @@ class ConnPoolUpkeep : public LeakCheckedTest {
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   std::shared_ptr<SocketPairDialer> dialer_ = std::make_shared<SocketPairDialer>();
   std::shared_ptr<TraceLog> log_ = std::make_shared<TraceLog>();
-  const pool::Origin origin_{"http://a.test:80", "a.test", 80, "a.test:80"};
+  const pool::Origin origin_{"http://a.test:80", "a.test", 80, "a.test:80", false, std::nullopt};
   const Request request_{};
 };
 
