@@ -32,7 +32,7 @@ std::shared_ptr<const TlsState> tls_state(const PersistConn& conn) {
 
 ConnLease::ConnLease(std::shared_ptr<ConnPool> pool, std::unique_ptr<PersistConn> conn,
                      ConnInfo info) noexcept
-    : pool_(std::move(pool)), conn_(std::move(conn)), info_(info) {}
+    : pool_(std::move(pool)), conn_(std::move(conn)), info_(std::move(info)) {}
 
 ConnLease& ConnLease::operator=(ConnLease&& other) noexcept {
   if (this != &other) {
