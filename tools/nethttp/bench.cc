@@ -25,6 +25,7 @@
 #include "nethttp/client.h"
 #include "nethttp/error.h"
 #include "nethttp/trace.h"
+#include "progress.h"
 #include "request_options.h"
 
 namespace nethttp::cli {
@@ -35,9 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 /// Bytes read from a body per call (bodies are read fully and dropped).
 constexpr std::size_t kReadChunkBytes = std::size_t{16} * 1024;
-/// How often the progress bar is redrawn.
-constexpr std::chrono::milliseconds kProgressPeriod{100};
-constexpr int kProgressWidth = 30;
 
 constexpr std::string_view kDescription =
     "Sends N requests to URL with C concurrent workers sharing ONE client (one\n"
@@ -131,30 +129,9 @@ double percentile_ms(const std::vector<Clock::duration>& sorted, double p) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-/// Redraws a bar on stderr until stopped, then erases it.
-void show_progress(const std::stop_token& stop, const std::atomic<std::uint64_t>& done, std::uint64_t total,
-                   Clock::time_point start) {
-  const auto draw = [&] {
-    const std::uint64_t n = done.load();
-    const auto filled = static_cast<int>(n * kProgressWidth / std::max<std::uint64_t>(total, 1));
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu  %.1fs", filled, "##############################",
-                 kProgressWidth - filled, "", static_cast<unsigned long long>(n),
-                 static_cast<unsigned long long>(total), seconds);
-    std::fflush(stderr);
-  };
-  static_assert(kProgressWidth == 30, "the bar literal above has kProgressWidth '#'");
-  while (!stop.stop_requested()) {
-    draw();
-    std::this_thread::sleep_for(kProgressPeriod);
-  }
-  std::fputs("\r\033[K", stderr);
-  std::fflush(stderr);
-}
-
 /// Sends requests until `next` passes `total`, recording a sample each.
 void worker(Client& client, const Result<Request>& prototype, std::atomic<std::uint64_t>& next,
-            std::atomic<std::uint64_t>& done, std::uint64_t total, WorkerLog& log) {
+            ProgressBar& progress, std::uint64_t total, WorkerLog& log) {
   std::vector<char> buf(kReadChunkBytes);
   while (next++ < total) {
     Sample s;
@@ -180,7 +157,7 @@ void worker(Client& client, const Result<Request>& prototype, std::atomic<std::u
     }
     s.latency = Clock::now() - start;
     log.samples.push_back(s);
-    ++done;
+    progress.add(1);
   }
 }
 
@@ -207,21 +184,17 @@ int run_bench(std::span<const char* const> args) {
   Client client = make_client(options.client);
 
   std::atomic<std::uint64_t> next{0};
-  std::atomic<std::uint64_t> done{0};
   std::vector<WorkerLog> logs(workers);
   for (WorkerLog& log : logs) log.samples.reserve(total / workers + 1);
 
   const CpuTime cpu_start = cpu_now();
   const Clock::time_point start = Clock::now();
   {
-    std::jthread progress;
-    if (isatty(STDERR_FILENO) == 1) {
-      progress = std::jthread([&](const std::stop_token& stop) { show_progress(stop, done, total, start); });
-    }
+    ProgressBar progress(total, ProgressBar::Unit::items);
     std::vector<std::jthread> threads;
     threads.reserve(workers);
     for (std::size_t w = 0; w < workers; ++w) {
-      threads.emplace_back([&, w] { worker(client, prototype, next, done, total, logs[w]); });
+      threads.emplace_back([&, w] { worker(client, prototype, next, progress, total, logs[w]); });
     }
   }  // joins the workers, then stops and joins the progress bar
   const Clock::time_point end = Clock::now();

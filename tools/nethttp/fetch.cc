@@ -24,6 +24,7 @@
 #include "nethttp/client.h"
 #include "nethttp/error.h"
 #include "nethttp/response.h"
+#include "progress.h"
 #include "request_options.h"
 #include "sha256.h"
 #include "trace_printer.h"
@@ -93,13 +94,15 @@ void add_fetch_options(OptionParser& parser, FetchOptions& options) {
   add_request_options(parser, options.request);
 
   parser.group("output");
-  parser.add(OptionSpec{"output", 'o', "FILE",
-                        "write the body of the last URL to FILE (other bodies are read, not printed)",
-                        [&options](std::string_view value) -> std::optional<std::string> {
-                          if (value.empty()) return "wants a file name";
-                          options.output = std::string(value);
-                          return std::nullopt;
-                        }});
+  parser.add(OptionSpec{
+      "output", 'o', "FILE",
+      "write the body of the last URL to FILE (other bodies are read, not printed); a progress bar "
+      "shows on stderr when it is a terminal",
+      [&options](std::string_view value) -> std::optional<std::string> {
+        if (value.empty()) return "wants a file name";
+        options.output = std::string(value);
+        return std::nullopt;
+      }});
   parser.add_flag("json", 0, "print one JSON object per URL per line instead of bodies", options.json);
   parser.add(OptionSpec{"max-body", 0, "BYTES",
                         "read at most BYTES of each body, then close it early (body_truncated in --json)",
@@ -202,9 +205,10 @@ void read_body(Response& response, const FetchOptions& options, const BodySink& 
   out.body_sha256 = sha.hex_digest();
 }
 
-/// Sends one request for `url` and reads its body into `sink`.
+/// Sends one request for `url` and reads its body into `sink`, with a
+/// progress bar on a terminal when asked (a download to a file).
 FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePrinter* trace,
-                      std::string_view url, const BodySink& sink) {
+                      std::string_view url, const BodySink& sink, bool progress = false) {
   FetchResult out;
   out.url = std::string(url);
   Result<Request> request = build_request(options.request, url);
@@ -227,7 +231,19 @@ FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePr
   out.conn = response->conn;
   out.redirects = response->redirects;
   out.final_url = response->request->url.str();
-  read_body(*response, options, sink, out);
+  if (!progress) {
+    read_body(*response, options, sink, out);
+    return out;
+  }
+  ProgressBar bar(response->content_length > 0 ? static_cast<std::uint64_t>(response->content_length) : 0,
+                  ProgressBar::Unit::bytes);
+  read_body(
+      *response, options,
+      [&](std::string_view bytes) {
+        bar.add(bytes.size());
+        return sink(bytes);
+      },
+      out);
   return out;
 }
 
@@ -381,8 +397,9 @@ class FetchRun {
     const bool last = i + 1 == urls_.size();
     const TracePrinter* trace = trace_ ? &*trace_ : nullptr;
     if (output_ != nullptr) {
-      return fetch_one(client, options_, trace, urls_[i],
-                       last ? file_sink(output_, "'" + *options_.output + "'") : BodySink(discard));
+      if (!last) return fetch_one(client, options_, trace, urls_[i], discard);
+      return fetch_one(client, options_, trace, urls_[i], file_sink(output_, "'" + *options_.output + "'"),
+                       /*progress=*/true);
     }
     if (options_.json) return fetch_one(client, options_, trace, urls_[i], discard);
     if (!hold_body) return fetch_one(client, options_, trace, urls_[i], file_sink(stdout, "stdout"));
