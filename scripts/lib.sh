@@ -35,9 +35,10 @@ BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli
 # under gunicorn (tests/support/httpbin.h) and the tinyproxy forward proxy
 # (tests/support/tinyproxy.h; its package's service is never started, see
 # ensure_packages). openssl, the command, makes the TLS tests' throw-away
-# certificates at test time (tests/support/tls_certs.h).
+# certificates at test time (tests/support/tls_certs.h). doxygen builds the
+# API reference; the docs.api test fails on any undocumented public declaration.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev llvm clang-format clang-tidy
-  nginx python3-httpbin gunicorn tinyproxy openssl)
+  nginx python3-httpbin gunicorn tinyproxy openssl doxygen)
 
 # configure_build DIR [cmake args...] [-- targets...]: configures DIR and
 # builds it (only the given targets, if any).

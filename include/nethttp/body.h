@@ -36,10 +36,14 @@ class Body {
   Body() noexcept;
   /// A body read through `impl` (made by the transport or client).
   explicit Body(std::unique_ptr<detail::BodyImpl> impl) noexcept;
+  /// Takes over the other body and its connection; that one is left empty.
   Body(Body&&) noexcept;
+  /// Closes this body first (as close()), then takes over the other one,
+  /// which is left empty.
   Body& operator=(Body&&) noexcept;
   Body(const Body&) = delete;
   Body& operator=(const Body&) = delete;
+  /// Closes the body, as close().
   ~Body();
 
   /// Reads up to buf.size() bytes; returns how many, 0 at the end.
@@ -50,7 +54,8 @@ class Body {
   /// Reads everything that is left into `sink`; returns the byte count. An
   /// error from the sink stops the copy and is returned.
   [[nodiscard]] Result<std::uint64_t> write_to(const std::function<Result<void>(std::string_view)>& sink);
-  /// Ends the body early (or confirms its end). Idempotent, never fails.
+  /// Ends the body early (or confirms its end). Idempotent, never fails;
+  /// draining blocks for at most TransportOptions::drain_timeout.
   void close() noexcept;
 
   /// Whether the end was reached.

@@ -47,7 +47,7 @@ struct ClientOptions {
   /// the largest decoded/encoded ratio once 1 MiB was decoded. Beyond
   /// either, reading fails with ErrorKind::body.
   std::uint64_t max_decoded_bytes = std::uint64_t{1} << 30;
-  double max_decompression_ratio = 1000;
+  double max_decompression_ratio = 1000;  ///< see max_decoded_bytes
   /// Cookies: sent with each request (redirects included) as their scope
   /// allows, and stored from each response's Set-Cookie. None by default,
   /// as in Go. Shared: several clients may use one jar.
@@ -62,7 +62,7 @@ class Client {
  public:
   /// A client with its own Transport with default options.
   Client();
-  /// A client over `transport` (shared with others).
+  /// A client over `transport` (shared with others; must not be null).
   explicit Client(std::shared_ptr<Transport> transport, ClientOptions options = {});
 
   /// Sends `request`, follows redirects, and returns the final response once
@@ -81,7 +81,9 @@ class Client {
   /// POST `body` to `url` with this Content-Type.
   [[nodiscard]] Result<Response> post(std::string_view url, std::string_view content_type, RequestBody body);
 
+  /// The Transport requests go through (e.g. for stats()); the Client keeps it alive.
   [[nodiscard]] Transport& transport() noexcept { return *transport_; }
+  /// The options given at construction; they do not change.
   [[nodiscard]] const ClientOptions& options() const noexcept { return options_; }
 
  private:

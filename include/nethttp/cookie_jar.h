@@ -21,9 +21,14 @@ namespace nethttp {
 struct Cookie {
   /// The SameSite attribute (RFC 6265bis §5.6.7), parsed and kept; a client
   /// that is not a browser has no "site" to enforce it against.
-  enum class SameSite { unset, lax, strict, none };
+  enum class SameSite {
+    unset,   ///< no SameSite attribute
+    lax,     ///< SameSite=Lax
+    strict,  ///< SameSite=Strict
+    none     ///< SameSite=None
+  };
 
-  std::string name;
+  std::string name;   ///< the cookie's name
   std::string value;  ///< as sent, quotes included
   /// Lower-cased, without a leading dot: the request host for a host-only
   /// cookie, the Domain attribute otherwise.
@@ -34,10 +39,16 @@ struct Cookie {
   bool secure = false;     ///< sent over https only
   bool http_only = false;  ///< kept for saving; every cookie of this client is HTTP
   bool host_only = true;   ///< sent to `domain` exactly, not to its subdomains
+  /// The SameSite attribute; unset when absent.
   SameSite same_site = SameSite::unset;
+  /// When it was first stored; a cookie that replaces its namesake keeps
+  /// the old creation time (RFC 6265 §5.3 step 11).
   std::chrono::system_clock::time_point created;
+  /// When cookies() last returned it (else when it was stored); beyond the
+  /// jar's limits the least recently accessed cookies are evicted first.
   std::chrono::system_clock::time_point last_access;
 
+  /// Field by field.
   friend bool operator==(const Cookie&, const Cookie&) = default;
 };
 
@@ -53,8 +64,9 @@ struct CookieJarOptions {
   std::function<std::chrono::system_clock::time_point()> clock;
   /// RFC 6265 §6.1 asks for at least 50 cookies per domain and 3000 in all.
   /// "Domain" here is the registrable domain (eTLD+1) of the cookie's domain.
+  /// Beyond either limit, the least recently accessed cookies are evicted.
   std::size_t max_cookies_per_domain = 50;
-  std::size_t max_cookies_total = 3000;
+  std::size_t max_cookies_total = 3000;  ///< see max_cookies_per_domain
 };
 
 /// Cookies received in responses, to send back in requests (RFC 6265).
@@ -66,6 +78,7 @@ struct CookieJarOptions {
 /// A Client uses no jar unless given one (as Go's).
 class CookieJar {
  public:
+  /// An empty jar with these options, which do not change afterwards.
   explicit CookieJar(CookieJarOptions options = {});
   ~CookieJar();
   CookieJar(const CookieJar&) = delete;

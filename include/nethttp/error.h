@@ -9,6 +9,9 @@
 #include <utility>
 #include <variant>
 
+/// An HTTP/1.1 client with Go's net/http client model: a Client (client.h)
+/// over a Transport (transport.h), a pool of persistent connections. Every
+/// operation that can fail returns a Result (this file) instead of throwing.
 namespace nethttp {
 
 /// What went wrong, as a stable category callers can branch on. The names are
@@ -38,10 +41,13 @@ std::string_view to_string(ErrorKind kind) noexcept;
 /// after 0 bytes"); inner layers give the detail, outer layers add context.
 class Error {
  public:
+  /// An error of `kind` with `message`; `sys_errno` is the errno behind it, if any.
   Error(ErrorKind kind, std::string message, int sys_errno = 0)
       : kind_(kind), message_(std::move(message)), sys_errno_(sys_errno) {}
 
+  /// The category, for programs to branch on.
   [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
+  /// The explanation, for people.
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
   /// The errno (or 0) that caused this error.
   [[nodiscard]] int sys_errno() const noexcept { return sys_errno_; }
@@ -50,6 +56,7 @@ class Error {
   /// came (the redirect a Client stopped at: too_many_redirects, a redirect
   /// policy's error, an unusable Location); 0 when none had.
   [[nodiscard]] int response_status() const noexcept { return response_status_; }
+  /// The same error with response_status() set to `status`.
   [[nodiscard]] Error with_response_status(int status) && {
     response_status_ = status;
     return std::move(*this);
@@ -73,39 +80,53 @@ class Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
+  /// A success holding `value` (implicit: a function may `return value;`).
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  /// A failure (implicit: a function may `return Error(...);`).
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
 
+  /// Whether this holds a value (not an error).
   [[nodiscard]] bool ok() const noexcept { return state_.index() == 0; }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
+  /// The value. Requires ok().
   [[nodiscard]] T& value() & {
     assert(ok());
     return *std::get_if<0>(&state_);
   }
+  /// The value. Requires ok().
   [[nodiscard]] const T& value() const& {
     assert(ok());
     return *std::get_if<0>(&state_);
   }
+  /// The value, to move from. Requires ok().
   [[nodiscard]] T&& value() && {
     assert(ok());
     return std::move(*std::get_if<0>(&state_));
   }
+  /// value().
   T& operator*() & { return value(); }
+  /// value().
   const T& operator*() const& { return value(); }
+  /// value(), to move from.
   T&& operator*() && { return std::move(*this).value(); }
   /// The value, or `fallback` when this failed (as std::expected::value_or).
   template <class U>
   [[nodiscard]] T value_or(U&& fallback) && {
     return ok() ? std::move(*std::get_if<0>(&state_)) : static_cast<T>(std::forward<U>(fallback));
   }
+  /// Members of the value. Requires ok().
   T* operator->() { return &value(); }
+  /// Members of the value. Requires ok().
   const T* operator->() const { return &value(); }
 
+  /// The error. Requires !ok().
   [[nodiscard]] const Error& error() const& {
     assert(!ok());
     return *std::get_if<1>(&state_);
   }
+  /// The error, to move from (e.g. to return it). Requires !ok().
   [[nodiscard]] Error&& error() && {
     assert(!ok());
     return std::move(*std::get_if<1>(&state_));
@@ -119,16 +140,22 @@ class [[nodiscard]] Result {
 template <>
 class [[nodiscard]] Result<void> {
  public:
+  /// Success.
   Result() = default;
+  /// A failure (implicit: a function may `return Error(...);`).
   Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
 
+  /// Whether this is a success.
   [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
+  /// The error. Requires !ok().
   [[nodiscard]] const Error& error() const& {
     assert(!ok());
     return *error_;
   }
+  /// The error, to move from (e.g. to return it). Requires !ok().
   [[nodiscard]] Error&& error() && {
     assert(!ok());
     return std::move(*error_);

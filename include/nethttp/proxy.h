@@ -37,7 +37,7 @@ namespace nethttp {
 /// Entries that are none of these (e.g. a malformed CIDR) match nothing.
 ///
 /// Whatever the settings, "localhost" and loopback addresses (127.0.0.0/8,
-/// ::1, ::ffff:127.0.0.0/104) are always reached directly, as in Go.
+/// ::1, \::ffff:127.0.0.0/104) are always reached directly, as in Go.
 struct ProxyConfig {
   std::string http_proxy;   ///< for http URLs (HTTP_PROXY / http_proxy)
   std::string https_proxy;  ///< for https URLs (HTTPS_PROXY / https_proxy)

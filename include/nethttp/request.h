@@ -72,13 +72,13 @@ class RequestBody {
 /// One HTTP request. A plain value: fill it in, then hand it to
 /// Transport::round_trip() or Client::send(), which do not modify it.
 struct Request {
-  std::string method = "GET";
-  Url url;
+  std::string method = "GET";  ///< the method token, sent as given ("GET", "POST"...)
+  Url url;                     ///< where to send it; its fragment is never sent
   /// Fields sent as given. Host, Content-Length and Transfer-Encoding are
   /// derived by the transport and ignored here (as in Go); User-Agent is
   /// added when absent.
   Header header;
-  RequestBody body;
+  RequestBody body;  ///< what to send; no body by default
   /// Host header value instead of the URL's authority (Go's Request.Host).
   std::string host;
   /// Send "Connection: close" and do not reuse the connection afterwards.

@@ -9,7 +9,10 @@
 namespace nethttp {
 
 /// Lowest TLS version a Transport accepts.
-enum class TlsVersion : std::uint8_t { tls1_2, tls1_3 };
+enum class TlsVersion : std::uint8_t {
+  tls1_2,  ///< TLS 1.2 or 1.3
+  tls1_3   ///< TLS 1.3 only
+};
 
 /// How a Transport's https connections are made. Certificate and host name
 /// verification are on unless insecure_skip_verify says otherwise.
@@ -18,11 +21,11 @@ struct TlsOptions {
   /// (c_rehash). Both empty: the system's trust store (Debian:
   /// /etc/ssl/certs).
   std::string ca_file;
-  std::string ca_dir;
+  std::string ca_dir;  ///< see ca_file
   /// A client certificate chain (PEM) and its private key (PEM), sent when
   /// the server asks for one. Both or neither.
   std::string cert_file;
-  std::string key_file;
+  std::string key_file;  ///< see cert_file
   /// Accept any certificate for any name (Go's InsecureSkipVerify). For
   /// tests against throw-away certificates; never the default.
   bool insecure_skip_verify = false;

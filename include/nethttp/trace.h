@@ -26,6 +26,7 @@ enum class CloseReason : std::uint8_t {
   error,                ///< an I/O error, timeout or cancellation during an exchange
   closed_by_user,       ///< close_idle_connections() or the transport's destruction
 };
+/// How many CloseReason values there are (the size of TransportStats::closed).
 inline constexpr int kCloseReasonCount = 11;
 
 /// The stable name of a reason, e.g. "idle_timeout".
@@ -42,16 +43,26 @@ struct Trace {
       got_conn;
   /// A connection went back to the idle pool.
   std::function<void(std::uint64_t conn_id)> put_idle;
+  /// Resolving `host` starts (not with a dial hook or a Unix socket).
   std::function<void(std::string_view host)> dns_start;
+  /// Resolving `host` ended; `error` is null on success.
   std::function<void(std::string_view host, const Error* error)> dns_done;
+  /// A connect to `address` ("ip:port", or "unix:path") starts; dialing
+  /// several addresses (Happy Eyeballs) starts several. Not with a dial hook.
   std::function<void(std::string_view address)> connect_start;
+  /// That connect ended; `error` is null for the one that connected.
   std::function<void(std::string_view address, const Error* error)> connect_done;
-  /// A TLS handshake with `server_name` starts / ended (state null on error).
+  /// A TLS handshake with `server_name` starts.
   std::function<void(std::string_view server_name)> tls_handshake_start;
+  /// The TLS handshake ended: `state` on success, else `error` (the other is null).
   std::function<void(const TlsState* state, const Error* error)> tls_handshake_done;
+  /// The request head was written (with the body, when that is small and in memory).
   std::function<void(std::uint64_t conn_id)> wrote_headers;
+  /// The whole request was written (`error` null), or writing it failed.
   std::function<void(std::uint64_t conn_id, const Error* error)> wrote_request;
+  /// The first byte of the response arrived.
   std::function<void(std::uint64_t conn_id)> got_first_response_byte;
+  /// A 1xx interim response (e.g. 100 Continue) arrived before the final one.
   std::function<void(std::uint64_t conn_id, int status)> got_interim_response;
   /// A connection was closed (or not pooled and then closed), and why.
   std::function<void(std::uint64_t conn_id, CloseReason reason)> conn_closed;

@@ -21,8 +21,8 @@ namespace nethttp {
 
 /// What a dial hook is asked for.
 struct DialRequest {
-  std::string host;  ///< name or address, without IPv6 brackets
-  std::uint16_t port = 0;
+  std::string host;        ///< name or address, without IPv6 brackets
+  std::uint16_t port = 0;  ///< the port to connect to
   /// The connect deadline (now + connect_timeout when the dial started).
   std::chrono::steady_clock::time_point deadline;
 };
@@ -72,11 +72,11 @@ struct TransportOptions {
   std::size_t max_response_header_bytes = std::size_t{1} << 20;
   /// Per-connection buffer sizes, held only while a request uses it.
   std::size_t read_buffer_size = 4096;
-  std::size_t write_buffer_size = 4096;
+  std::size_t write_buffer_size = 4096;  ///< see read_buffer_size
   /// Closing a body early drains at most this many bytes within this time
   /// to keep the connection (Go closes it). 0 bytes: never drain.
   std::size_t drain_max_bytes = std::size_t{64} << 10;
-  std::chrono::milliseconds drain_timeout{50};
+  std::chrono::milliseconds drain_timeout{50};  ///< see drain_max_bytes
   /// User-Agent added to requests without one; empty: none added.
   std::string user_agent = "nethttp/0.1";
   /// Chooses the proxy of each request (Go's Transport.Proxy): none by
@@ -114,6 +114,7 @@ struct TransportStats {
   std::size_t waiting = 0;        ///< requests waiting for a connection now
   std::array<std::uint64_t, kCloseReasonCount> closed{};  ///< closes, by CloseReason
 
+  /// How many connections were closed for `r`.
   [[nodiscard]] std::uint64_t closed_for(CloseReason r) const { return closed[static_cast<std::size_t>(r)]; }
 };
 
@@ -125,7 +126,10 @@ struct TransportStats {
 /// its connection is then closed instead of pooled.
 class Transport {
  public:
+  /// A transport with these options, which do not change afterwards.
+  /// Connects nothing until a request needs it.
   explicit Transport(TransportOptions options = {});
+  /// Closes the idle connections; one held by a body closes when that body ends.
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -141,7 +145,9 @@ class Transport {
   /// Closes the connections idle now; those in use are unaffected.
   void close_idle_connections();
 
+  /// A snapshot of the counters, taken at one instant (under the pool's lock).
   [[nodiscard]] TransportStats stats() const;
+  /// The options given at construction.
   [[nodiscard]] const TransportOptions& options() const noexcept;
 
  private:

@@ -47,10 +47,13 @@ class Url {
 
   /// "http" or "https"; for a URL from parse_proxy() also "socks5" or "socks5h".
   [[nodiscard]] const std::string& scheme() const noexcept { return scheme_; }
+  /// Whether the scheme is https.
   [[nodiscard]] bool is_https() const noexcept { return scheme_ == "https"; }
   /// Userinfo's user name and password, percent-decoded; empty when absent.
   [[nodiscard]] const std::string& username() const noexcept { return username_; }
+  /// The userinfo's password (see username()).
   [[nodiscard]] const std::string& password() const noexcept { return password_; }
+  /// Whether the URL has a userinfo ("...@"), even an empty one.
   [[nodiscard]] bool has_userinfo() const noexcept { return has_userinfo_; }
   /// Host as it goes in the Host header and the pool key: a lower-cased
   /// reg-name, a dotted IPv4 address, or an IPv6 address in brackets in
@@ -58,18 +61,22 @@ class Url {
   [[nodiscard]] const std::string& host() const noexcept { return host_; }
   /// The host without IPv6 brackets, as given to name resolution.
   [[nodiscard]] std::string_view hostname() const noexcept;
+  /// Whether the host is an IPv6 address.
   [[nodiscard]] bool is_ipv6() const noexcept { return !host_.empty() && host_.front() == '['; }
   /// The port, the scheme's default (80, 443; 1080 for socks5 and socks5h)
   /// when the URL gives none.
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// Whether port() is the scheme's default (then not part of str()).
   [[nodiscard]] bool has_default_port() const noexcept;
   /// Path, percent-encoded, always starting with "/".
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// Query without the "?", percent-encoded; has_query() tells "?" from none.
   [[nodiscard]] const std::string& query() const noexcept { return query_; }
+  /// Whether the URL has a "?", even with an empty query.
   [[nodiscard]] bool has_query() const noexcept { return has_query_; }
   /// Fragment without the "#": kept for the caller, never sent on the wire.
   [[nodiscard]] const std::string& fragment() const noexcept { return fragment_; }
+  /// Whether the URL has a "#", even with an empty fragment.
   [[nodiscard]] bool has_fragment() const noexcept { return has_fragment_; }
 
   /// host, plus ":port" unless it is the scheme's default: the Host header value.
@@ -84,6 +91,7 @@ class Url {
   /// Redacted): for logs.
   [[nodiscard]] std::string redacted() const;
 
+  /// Component by component; both are normalised, so equivalent spellings compare equal.
   friend bool operator==(const Url&, const Url&) = default;
 
  private:

@@ -5,11 +5,13 @@
 #include <string_view>
 
 #include "bench.h"
+#include "demo.h"
 #include "fetch.h"
 
 namespace {
 
 using nethttp::cli::run_bench;
+using nethttp::cli::run_demo;
 using nethttp::cli::run_fetch;
 
 constexpr std::string_view kUsage =
@@ -22,10 +24,12 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  fetch   fetch URLs through one shared client (curl-like); --json for machines\n"
     "  bench   load a URL with concurrent workers; requests/s, latency, reuse, CPU\n"
+    "  demo    what the pool does with read, unread, unclosed and held bodies (no network)\n"
     "\n"
     "'nethttp <command> --help' lists a command's options, with examples:\n"
     "  nethttp fetch --json http://127.0.0.1:8080/a http://127.0.0.1:8080/b\n"
-    "  nethttp bench -n 1000 -c 8 http://127.0.0.1:8080/\n";
+    "  nethttp bench -n 1000 -c 8 http://127.0.0.1:8080/\n"
+    "  nethttp demo\n";
 
 /// A command: its name and what runs it with the arguments after the name.
 struct Command {
@@ -36,6 +40,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"fetch", run_fetch},
     {"bench", run_bench},
+    {"demo", run_demo},
 };
 
 const Command* find_command(std::string_view name) {
@@ -46,7 +51,8 @@ const Command* find_command(std::string_view name) {
 }
 
 int unknown_command(std::string_view name) {
-  std::fprintf(stderr, "nethttp: unknown command '%.*s'; commands: fetch, bench (see 'nethttp --help')\n",
+  std::fprintf(stderr,
+               "nethttp: unknown command '%.*s'; commands: fetch, bench, demo (see 'nethttp --help')\n",
                static_cast<int>(name.size()), name.data());
   return 2;
 }
