@@ -1,8 +1,8 @@
 // Errors as values: every operation that can fail returns Result<T>.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,7 +76,8 @@ class Error {
 };
 
 /// Either a value of type T or an Error. Accessing the value of a failed
-/// result (or the error of a successful one) is a bug and asserts.
+/// result (or the error of a successful one) is a bug: it aborts the process,
+/// in every build (never undefined behaviour).
 template <class T>
 class [[nodiscard]] Result {
  public:
@@ -90,19 +91,22 @@ class [[nodiscard]] Result {
   /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
-  /// The value. Requires ok().
+  /// The value. Aborts unless ok().
   [[nodiscard]] T& value() & {
-    assert(ok());
+    if (!ok()) [[unlikely]]
+      std::abort();
     return *std::get_if<0>(&state_);
   }
-  /// The value. Requires ok().
+  /// The value. Aborts unless ok().
   [[nodiscard]] const T& value() const& {
-    assert(ok());
+    if (!ok()) [[unlikely]]
+      std::abort();
     return *std::get_if<0>(&state_);
   }
-  /// The value, to move from. Requires ok().
+  /// The value, to move from. Aborts unless ok().
   [[nodiscard]] T&& value() && {
-    assert(ok());
+    if (!ok()) [[unlikely]]
+      std::abort();
     return std::move(*std::get_if<0>(&state_));
   }
   /// value().
@@ -116,19 +120,21 @@ class [[nodiscard]] Result {
   [[nodiscard]] T value_or(U&& fallback) && {
     return ok() ? std::move(*std::get_if<0>(&state_)) : static_cast<T>(std::forward<U>(fallback));
   }
-  /// Members of the value. Requires ok().
+  /// Members of the value. Aborts unless ok().
   T* operator->() { return &value(); }
-  /// Members of the value. Requires ok().
+  /// Members of the value. Aborts unless ok().
   const T* operator->() const { return &value(); }
 
-  /// The error. Requires !ok().
+  /// The error. Aborts if ok().
   [[nodiscard]] const Error& error() const& {
-    assert(!ok());
+    if (ok()) [[unlikely]]
+      std::abort();
     return *std::get_if<1>(&state_);
   }
-  /// The error, to move from (e.g. to return it). Requires !ok().
+  /// The error, to move from (e.g. to return it). Aborts if ok().
   [[nodiscard]] Error&& error() && {
-    assert(!ok());
+    if (ok()) [[unlikely]]
+      std::abort();
     return std::move(*std::get_if<1>(&state_));
   }
 
@@ -150,14 +156,16 @@ class [[nodiscard]] Result<void> {
   /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
-  /// The error. Requires !ok().
+  /// The error. Aborts if ok().
   [[nodiscard]] const Error& error() const& {
-    assert(!ok());
+    if (ok()) [[unlikely]]
+      std::abort();
     return *error_;
   }
-  /// The error, to move from (e.g. to return it). Requires !ok().
+  /// The error, to move from (e.g. to return it). Aborts if ok().
   [[nodiscard]] Error&& error() && {
-    assert(!ok());
+    if (ok()) [[unlikely]]
+      std::abort();
     return std::move(*error_);
   }
 

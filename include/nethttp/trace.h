@@ -28,6 +28,8 @@ enum class CloseReason : std::uint8_t {
 };
 /// How many CloseReason values there are (the size of TransportStats::closed).
 inline constexpr int kCloseReasonCount = 11;
+static_assert(static_cast<int>(CloseReason::closed_by_user) + 1 == kCloseReasonCount,
+              "kCloseReasonCount must follow the last CloseReason");
 
 /// The stable name of a reason, e.g. "idle_timeout".
 [[nodiscard]] std::string_view to_string(CloseReason reason) noexcept;

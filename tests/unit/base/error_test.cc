@@ -52,6 +52,15 @@ TEST(Result, ValueOrGivesTheFallbackOnlyOnError) {
   EXPECT_EQ(Result<std::string>(Error(ErrorKind::body, "bad")).value_or("fallback"), "fallback");
 }
 
+TEST(ResultDeathTest, TheWrongAlternativeAbortsInEveryBuild) {
+  Result<std::string> bad = Error(ErrorKind::body, "bad");
+  EXPECT_DEATH((void)bad.value(), "");
+  Result<std::string> good = std::string("x");
+  EXPECT_DEATH((void)good.error(), "");
+  Result<void> fine;
+  EXPECT_DEATH((void)fine.error(), "");
+}
+
 TEST(Result, VoidResultIsOkByDefault) {
   Result<void> good;
   EXPECT_TRUE(good.ok());
