@@ -87,14 +87,6 @@ Error connect_error(const std::string& address, int err) {
   return Error(ErrorKind::connect, "connect " + address + ": " + std::strerror(err), err);
 }
 
-/// poll()'s timeout for `until`: whole milliseconds rounded up, so a wake-up
-/// is never early and never spins.
-int poll_timeout_ms(Clock::time_point until) {
-  if (until == Clock::time_point::max()) return -1;
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
-}
-
 /// One connect() in flight.
 struct Attempt {
   const Address* address = nullptr;

@@ -36,15 +36,38 @@ Result<std::size_t> recv_some(int fd, std::span<char> buf) {
   }
 }
 
+int poll_timeout_ms(std::optional<Clock::time_point> deadline) {
+  if (!deadline || *deadline == Clock::time_point::max()) return -1;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
+}
+
+Result<bool> wait_for(int fd, short events, Clock::time_point deadline) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, poll_timeout_ms(deadline));
+    if (n >= 0) return n > 0;
+    if (errno != EINTR) return io_error("poll", errno);
+  }
+}
+
+Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    Result<std::size_t> n = send_now(fd, data);
+    if (!n) return std::move(n).error();
+    data.remove_prefix(*n);
+    if (*n > 0) continue;
+    Result<bool> room = wait_for(fd, POLLOUT, deadline);
+    if (!room) return std::move(room).error();
+    if (!*room) return Error(ErrorKind::timeout, "no room to write before the deadline", ETIMEDOUT);
+  }
+  return {};
+}
+
 Result<Readiness> wait_ready(int fd, bool want_write, std::optional<Clock::time_point> deadline) {
   pollfd p{fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
   for (;;) {
-    int timeout_ms = -1;
-    if (deadline) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
-      timeout_ms = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
-    }
-    const int n = ::poll(&p, 1, timeout_ms);
+    const int n = ::poll(&p, 1, poll_timeout_ms(deadline));
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error("poll", errno);

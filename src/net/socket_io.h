@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "nethttp/error.h"
 
@@ -36,6 +37,19 @@ struct Readiness {
 /// passes (nullopt: no deadline); on timeout both flags are false.
 [[nodiscard]] Result<Readiness> wait_ready(int fd, bool want_write,
                                            std::optional<Clock::time_point> deadline);
+
+/// poll()'s timeout for `deadline`: whole milliseconds rounded up, so a
+/// wake-up is never early and never spins; -1 (forever) for none or max().
+[[nodiscard]] int poll_timeout_ms(std::optional<Clock::time_point> deadline);
+
+/// Waits until the socket has one of `events` (POLLIN, POLLOUT; an error or
+/// hang-up counts) or `deadline` passes: false then.
+[[nodiscard]] Result<bool> wait_for(int fd, short events, Clock::time_point deadline);
+
+/// Sends all of `data` before `deadline` (for short handshakes such as a
+/// proxy's; the exchange has its own loop that watches for answers).
+/// Errors: io with the errno, timeout (ETIMEDOUT) when no room came in time.
+[[nodiscard]] Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline);
 
 /// What an idle connection's socket holds (checked without blocking).
 enum class IdleProbe : std::uint8_t {

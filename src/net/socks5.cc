@@ -1,7 +1,6 @@
 #include "net/socks5.h"
 
 #include <arpa/inet.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <array>
@@ -96,20 +95,10 @@ class Conversation {
 
   /// Sends all of `bytes`, waiting for room in the socket's buffer until the deadline.
   [[nodiscard]] Result<void> write(std::string_view step, std::string_view bytes) const {
-    std::span<const char> rest(bytes.data(), bytes.size());
-    while (!rest.empty()) {
-      Result<std::size_t> n = send_now(fd_, rest);
-      if (!n) return fail(ErrorKind::io, step, n.error().message(), n.error().sys_errno());
-      if (*n > 0) {
-        rest = rest.subspan(*n);
-        continue;
-      }
-      Result<bool> writable = wait_writable();
-      if (!writable)
-        return fail(ErrorKind::io, step, writable.error().message(), writable.error().sys_errno());
-      if (!*writable) return timed_out(step);
-    }
-    return {};
+    Result<void> sent = send_all(fd_, bytes, deadline_);
+    if (sent) return sent;
+    if (sent.error().kind() == ErrorKind::timeout) return timed_out(step);
+    return fail(ErrorKind::io, step, sent.error().message(), sent.error().sys_errno());
   }
 
   /// Reads exactly `n` bytes (never more: what follows belongs to the tunnel).
@@ -135,20 +124,6 @@ class Conversation {
  private:
   [[nodiscard]] Error timed_out(std::string_view step) const {
     return fail(ErrorKind::timeout, step, "no answer from the proxy before the deadline", ETIMEDOUT);
-  }
-
-  /// True when the socket has room to write, false at the deadline.
-  [[nodiscard]] Result<bool> wait_writable() const {
-    pollfd p{fd_, POLLOUT, 0};
-    for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
-      const int timeout_ms =
-          static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
-      const int n = ::poll(&p, 1, timeout_ms);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Error(ErrorKind::io, std::string("poll: ") + std::strerror(errno), errno);
-      return n > 0;  // POLLERR/POLLHUP too: the next send reports them
-    }
   }
 
   int fd_;

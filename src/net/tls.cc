@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "net/socket_io.h"
+
 namespace nethttp::net {
 namespace {
 
@@ -105,20 +107,6 @@ bool is_ip_address(const std::string& host) {
   std::array<unsigned char, 16> addr{};
   return ::inet_pton(AF_INET, host.c_str(), addr.data()) == 1 ||
          ::inet_pton(AF_INET6, host.c_str(), addr.data()) == 1;
-}
-
-/// Waits for `events` on `fd` until `deadline`: false when it passed.
-Result<bool> poll_until(int fd, short events, Clock::time_point deadline) {
-  pollfd p{fd, events, 0};
-  for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    const int timeout_ms =
-        static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 1 << 30));
-    const int n = ::poll(&p, 1, timeout_ms);
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return Error(ErrorKind::io, std::string("poll: ") + std::strerror(errno), errno);
-  }
 }
 
 std::string name_text(X509_NAME* name) {
@@ -335,7 +323,7 @@ Result<std::unique_ptr<TlsSession>> TlsContext::handshake(int fd, const std::str
     if (r == 1) break;
     const int e = SSL_get_error(ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-      Result<bool> ready = poll_until(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+      Result<bool> ready = wait_for(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
       if (!ready) return std::move(ready).error().with_context(where);
       if (!*ready) {
         return Error(ErrorKind::timeout, where + ": no answer within the " + std::string(timeout_name),
@@ -423,8 +411,7 @@ Result<std::optional<std::size_t>> TlsSession::read(std::span<char> buf, bool wa
       case SSL_ERROR_WANT_WRITE: {
         // The session must send first (a key update's answer).
         if (!wait) return std::optional<std::size_t>();
-        pollfd p{socket->fd, POLLOUT, 0};
-        (void)::poll(&p, 1, -1);
+        (void)wait_for(socket->fd, POLLOUT, Clock::time_point::max());
         continue;
       }
       default: break;

@@ -18,20 +18,6 @@ namespace {
 /// belong to the TLS handshake that follows).
 constexpr std::size_t kMaxConnectAnswer = 16 << 10;
 
-Result<void> send_all(int fd, std::string_view data, Clock::time_point deadline) {
-  while (!data.empty()) {
-    Result<std::size_t> n = net::send_now(fd, data);
-    if (!n) return std::move(n).error();
-    data.remove_prefix(*n);
-    if (*n > 0) continue;
-    Result<net::Readiness> ready = net::wait_ready(fd, /*want_write=*/true, deadline);
-    if (!ready) return std::move(ready).error();
-    if (!ready->writable && !ready->readable)
-      return Error(ErrorKind::timeout, "no progress before the deadline");
-  }
-  return {};
-}
-
 Result<void> http_connect(int fd, const Url& proxy, const std::string& peer, Clock::time_point deadline) {
   const std::string where = "proxy " + proxy.host_port() + ": CONNECT " + peer;
   Result<Url> target = Url::parse("http://" + peer);
@@ -45,7 +31,7 @@ Result<void> http_connect(int fd, const Url& proxy, const std::string& peer, Clo
   std::string head;
   Result<void> written = codec::write_request_head(connect, head);
   if (!written) return std::move(written).error().with_context(where);
-  if (Result<void> sent = send_all(fd, head, deadline); !sent)
+  if (Result<void> sent = net::send_all(fd, head, deadline); !sent)
     return std::move(sent).error().with_context(where);
 
   codec::ResponseParser parser;
