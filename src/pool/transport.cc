@@ -37,9 +37,9 @@ Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& req
                       req.url.port(),
                       req.url.host_port(),
                       req.url.scheme() == "https",
-                      proxy};
+                      std::move(proxy)};
   // The password stays out of the key: keys appear in traces and messages.
-  if (proxy) origin.key += " via " + proxy->redacted();
+  if (origin.proxy) origin.key += " via " + origin.proxy->redacted();
   // The head is written first: a request that cannot be sent takes no
   // connection. Reused per thread: no allocation per request.
   thread_local std::string head;

@@ -26,7 +26,7 @@
 #include "support/leak_check.h"
 #include "support/printers.h"
 #include "support/scripted_server.h"
-#include "support/unanswered_listener.h"
+#include "support/dead_ports.h"
 #include "support/wait.h"
 
 namespace nethttp {

@@ -32,13 +32,13 @@
 #include <gtest/gtest.h>
 
 #include "support/cli_runner.h"
+#include "support/dead_ports.h"
 #include "support/nginx.h"
 #include "support/scripted_server.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
 #include "support/tinyproxy.h"
 #include "support/tls_certs.h"
-#include "support/unanswered_listener.h"
 
 #ifndef NETHTTP_CLI_PATH
 #error "NETHTTP_CLI_PATH must name the built nethttp binary"
@@ -64,32 +64,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }
-
-/// A port on 127.0.0.1 that refuses connections: a socket bound there that
-/// does not listen (the kernel answers SYN with RST). Holding the binding for
-/// the test keeps other processes from taking the port meanwhile.
-class RefusingPort {
- public:
-  RefusingPort() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr = loopback_address();
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::system_error(errno, std::generic_category(), "bind 127.0.0.1:0");
-    }
-    port_ = ntohs(addr.sin_port);
-  }
-  ~RefusingPort() { close(fd_); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-
-  /// "http://127.0.0.1:PORT/"
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
-
- private:
-  int fd_;
-  std::uint16_t port_ = 0;
-};
 
 /// A temporary file removed with the object.
 class TempFile {

@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "support/cli_runner.h"
+#include "support/dead_ports.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
 
@@ -150,31 +151,6 @@ class ExampleServer {
 
   std::string big_;
   TestServer server_;  ///< last: its threads call handle()
-};
-
-/// A port on 127.0.0.1 that refuses connections (bound, not listening).
-class RefusingPort {
- public:
-  RefusingPort() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in addr = loopback_address();
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::system_error(errno, std::generic_category(), "bind 127.0.0.1:0");
-    }
-    port_ = ntohs(addr.sin_port);
-  }
-  ~RefusingPort() { close(fd_); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-
-  [[nodiscard]] std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-  }
-
- private:
-  int fd_;
-  std::uint16_t port_ = 0;
 };
 
 /// A fresh directory, removed with everything in it.

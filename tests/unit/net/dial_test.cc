@@ -30,7 +30,7 @@
 #include "support/fd_count.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
-#include "support/unanswered_listener.h"
+#include "support/dead_ports.h"
 
 namespace nethttp::testing {
 namespace {
