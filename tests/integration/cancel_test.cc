@@ -22,11 +22,11 @@
 #include "nethttp/client.h"
 #include "support/async_round_trip.h"
 #include "support/body_sources.h"
+#include "support/dead_ports.h"
 #include "support/dialers.h"
 #include "support/leak_check.h"
 #include "support/printers.h"
 #include "support/scripted_server.h"
-#include "support/dead_ports.h"
 #include "support/wait.h"
 
 namespace nethttp {
@@ -78,6 +78,35 @@ auto cancel_when_blocked(std::stop_source& stop, const std::function<bool()>& bl
   return {std::move(result), std::chrono::duration_cast<std::chrono::microseconds>(returned - requested)};
 }
 
+/// Sends on its own thread (the waiter queued behind a cancelled request).
+class Waiter {
+ public:
+  Waiter(Client& client, Request request)
+      : thread_([&client, this, request = std::move(request)]() mutable {
+          result_ = client.send(std::move(request));
+          if (result_) body_ = result_->body.read_all().value_or("(body failed)");
+          done_.open();
+        }) {}
+  ~Waiter() {
+    if (thread_.joinable()) thread_.join();
+  }
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  /// The body it got, or "error: <message>".
+  std::string outcome() {
+    if (!done_.wait()) return "still waiting";
+    thread_.join();
+    return result_ ? body_ : "error: " + result_.error().message();
+  }
+
+ private:
+  Result<Response> result_ = Error(ErrorKind::io, "not sent");
+  std::string body_;
+  Gate done_;
+  std::thread thread_;
+};
+
 class ClientCancel : public LeakCheckedTest {
  protected:
   Client& make_client(TransportOptions options = {}) {
@@ -112,6 +141,18 @@ class ClientCancel : public LeakCheckedTest {
     EXPECT_LT(canceled.latency, kPrompt) << step;
   }
 
+  /// For cancel_when_blocked(): once `server` has the request to cancel,
+  /// queues another one behind it (max_conns_per_host 1) in `waiter`; holds
+  /// once that one waits.
+  std::function<bool()> queue_behind_the_request(ScriptedServer& server, Client& client,
+                                                 std::unique_ptr<Waiter>& waiter) {
+    return [this, &server, &client, &waiter] {
+      if (server.requests().empty()) return false;
+      if (!waiter) waiter = std::make_unique<Waiter>(client, uncancelable("GET", server.url() + "/next"));
+      return transport().stats().waiting == 1;
+    };
+  }
+
   void TearDown() override {
     client_.reset();
     LeakCheckedTest::TearDown();
@@ -119,35 +160,6 @@ class ClientCancel : public LeakCheckedTest {
 
   std::stop_source stop_;
   std::unique_ptr<Client> client_;
-};
-
-/// Sends on its own thread (the waiter queued behind a cancelled request).
-class Waiter {
- public:
-  Waiter(Client& client, Request request)
-      : thread_([&client, this, request = std::move(request)]() mutable {
-          result_ = client.send(std::move(request));
-          if (result_) body_ = result_->body.read_all().value_or("(body failed)");
-          done_.open();
-        }) {}
-  ~Waiter() {
-    if (thread_.joinable()) thread_.join();
-  }
-  Waiter(const Waiter&) = delete;
-  Waiter& operator=(const Waiter&) = delete;
-
-  /// The body it got, or "error: <message>".
-  std::string outcome() {
-    if (!done_.wait()) return "still waiting";
-    thread_.join();
-    return result_ ? body_ : "error: " + result_.error().message();
-  }
-
- private:
-  Result<Response> result_ = Error(ErrorKind::io, "not sent");
-  std::string body_;
-  Gate done_;
-  std::thread thread_;
 };
 
 TEST_F(ClientCancel, WhileWaitingForADialThatDoesNotFinish) {
@@ -200,19 +212,12 @@ TEST_F(ClientCancel, WhileWritingABodyTheServerDoesNotRead) {
   Client& client = make_client(std::move(options));
 
   std::unique_ptr<Waiter> waiter;
-  auto canceled = cancel_when_blocked(
-      stop_,
-      [&] {
-        if (server.requests().empty()) return false;
-        if (!waiter) waiter = std::make_unique<Waiter>(client, uncancelable("GET", server.url() + "/next"));
-        return transport().stats().waiting == 1;
-      },
-      [&] {
-        return client.send(
-            request("PUT", server.url() + "/upload",
-                    RequestBody::from_factory([] { return std::make_unique<PatternSource>(kUploadBytes); },
-                                              static_cast<std::int64_t>(kUploadBytes))));
-      });
+  auto canceled = cancel_when_blocked(stop_, queue_behind_the_request(server, client, waiter), [&] {
+    return client.send(
+        request("PUT", server.url() + "/upload",
+                RequestBody::from_factory([] { return std::make_unique<PatternSource>(kUploadBytes); },
+                                          static_cast<std::int64_t>(kUploadBytes))));
+  });
   expect_canceled("writing the request body", canceled, "writing request body to " + server.host_port());
   EXPECT_EQ(waiter->outcome(), "ok") << "the request queued behind was not served";
   EXPECT_EQ(transport().stats().closed_for(CloseReason::error), 1u);
@@ -227,14 +232,8 @@ TEST_F(ClientCancel, WhileWaitingForTheResponseHead) {
   Client& client = make_client(std::move(options));
 
   std::unique_ptr<Waiter> waiter;
-  auto canceled = cancel_when_blocked(
-      stop_,
-      [&] {
-        if (server.requests().empty()) return false;
-        if (!waiter) waiter = std::make_unique<Waiter>(client, uncancelable("GET", server.url() + "/next"));
-        return transport().stats().waiting == 1;
-      },
-      [&] { return client.send(request("GET", server.url() + "/slow")); });
+  auto canceled = cancel_when_blocked(stop_, queue_behind_the_request(server, client, waiter),
+                                      [&] { return client.send(request("GET", server.url() + "/slow")); });
   expect_canceled("waiting for the response head", canceled,
                   "reading response headers from " + server.host_port());
   EXPECT_EQ(waiter->outcome(), "ok");
