@@ -168,6 +168,18 @@ bool ChildProcess::running() {
   return false;
 }
 
+ChildProcess::Ready ChildProcess::wait_until_ready(
+    Clock::time_point deadline, std::chrono::milliseconds interval,
+    const std::function<bool(std::chrono::milliseconds)>& probe) {
+  for (;;) {
+    if (!running()) return Ready::exited;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return Ready::timed_out;
+    if (probe(left)) return Ready::ready;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
 void ChildProcess::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, spec_.stop_signal);

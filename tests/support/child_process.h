@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,14 @@ class ChildProcess {
   [[nodiscard]] bool running();
   /// The child's process id while running, else -1.
   [[nodiscard]] pid_t pid() const { return pid_; }
+
+  /// What wait_until_ready() saw.
+  enum class Ready { ready, exited, timed_out };
+  /// A server child starting: calls `probe(time left)` every `interval`
+  /// until it holds (ready), the child exits, or `deadline` passes.
+  [[nodiscard]] Ready wait_until_ready(std::chrono::steady_clock::time_point deadline,
+                                       std::chrono::milliseconds interval,
+                                       const std::function<bool(std::chrono::milliseconds left)>& probe);
   /// How the child ended ("exited with status 1") once running() found it
   /// gone; "" until then (stop() leaves it alone, spawn() clears it).
   [[nodiscard]] const std::string& exit_description() const { return exit_description_; }

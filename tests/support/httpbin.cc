@@ -120,10 +120,12 @@ std::string HttpbinServer::url(std::string_view path) const {
     return spawned;
   }
 
-  const Wait waited = wait_ready(Clock::now() + kStartTimeout);
-  if (waited == Wait::ready) return ::testing::AssertionSuccess();
+  const ChildProcess::Ready waited = gunicorn_.wait_until_ready(
+      Clock::now() + kStartTimeout, kProbeInterval,
+      [this](std::chrono::milliseconds left) { return probe(std::min(left, kProbeTimeout)); });
+  if (waited == ChildProcess::Ready::ready) return ::testing::AssertionSuccess();
   ::testing::AssertionResult failure = ::testing::AssertionFailure();
-  if (waited == Wait::exited) {
+  if (waited == ChildProcess::Ready::exited) {
     failure << "gunicorn " << gunicorn_.exit_description() << " while starting";
   } else {
     failure << "httpbin did not answer GET /get on " << authority() << " within " << kStartTimeout.count()
@@ -139,16 +141,6 @@ std::string HttpbinServer::url(std::string_view path) const {
   failure << diagnostics();
   remove_dir();
   return failure;
-}
-
-HttpbinServer::Wait HttpbinServer::wait_ready(Clock::time_point deadline) {
-  for (;;) {
-    if (!running()) return Wait::exited;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Wait::timed_out;
-    if (probe(std::min(left, kProbeTimeout))) return Wait::ready;
-    std::this_thread::sleep_for(kProbeInterval);
-  }
 }
 
 bool HttpbinServer::probe(std::chrono::milliseconds timeout) {

@@ -123,9 +123,6 @@ class HttpbinServer {
   [[nodiscard]] std::string access_log() const;
 
  private:
-  enum class Wait { ready, exited, timed_out };
-
-  [[nodiscard]] Wait wait_ready(std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] bool probe(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string diagnostics() const;
   void remove_dir();

@@ -465,16 +465,19 @@ std::string NginxServer::https_url(std::string_view path) const {
       remove_prefix();
       return spawned;
     }
-    const Wait waited = wait_ready(Clock::now() + kStartTimeout);
-    if (waited == Wait::ready) return ::testing::AssertionSuccess();
+    const ChildProcess::Ready waited = nginx_.wait_until_ready(
+        Clock::now() + kStartTimeout, kProbeInterval, [this](std::chrono::milliseconds left) {
+          return query_stub_status(left, &last_probe_error_).has_value();
+        });
+    if (waited == ChildProcess::Ready::ready) return ::testing::AssertionSuccess();
 
     const std::string why = diagnostics();
-    if (waited == Wait::exited && attempt < kPortAttempts &&
+    if (waited == ChildProcess::Ready::exited && attempt < kPortAttempts &&
         why.find("Address already in use") != std::string::npos) {
       continue;  // a port was taken between pick_free_port() and nginx's bind()
     }
     ::testing::AssertionResult failure = ::testing::AssertionFailure();
-    if (waited == Wait::exited) {
+    if (waited == ChildProcess::Ready::exited) {
       failure << "nginx " << nginx_.exit_description() << " while starting";
     } else {
       failure << "nginx did not answer GET /stub_status on " << authority() << " within "
@@ -590,16 +593,6 @@ std::string NginxServer::config() const {
   spec.stop_signal = SIGTERM;  // fast shutdown; SIGQUIT would wait for open connections
   spec.stop_timeout = kStopTimeout;
   return nginx_.spawn(std::move(spec));
-}
-
-NginxServer::Wait NginxServer::wait_ready(Clock::time_point deadline) {
-  for (;;) {
-    if (!running()) return Wait::exited;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Wait::timed_out;
-    if (query_stub_status(left, &last_probe_error_)) return Wait::ready;
-    std::this_thread::sleep_for(kProbeInterval);
-  }
 }
 
 std::optional<StubStatus> NginxServer::query_stub_status(std::chrono::milliseconds timeout,

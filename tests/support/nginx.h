@@ -304,12 +304,9 @@ class NginxServer {
   [[nodiscard]] std::string access_log() const;
 
  private:
-  enum class Wait { ready, exited, timed_out };
-
   [[nodiscard]] ::testing::AssertionResult write_prefix();
   [[nodiscard]] std::string config() const;
   [[nodiscard]] ::testing::AssertionResult spawn(const std::string& binary);
-  [[nodiscard]] Wait wait_ready(std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] std::optional<StubStatus> query_stub_status(std::chrono::milliseconds timeout,
                                                             std::string* error);
   [[nodiscard]] std::string diagnostics() const;

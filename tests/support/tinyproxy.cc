@@ -158,15 +158,17 @@ std::string TinyproxyServer::proxy_authorization() const {
       remove_dir();
       return spawned;
     }
-    const Wait waited = wait_ready(Clock::now() + kStartTimeout);
-    if (waited == Wait::ready) return ::testing::AssertionSuccess();
+    const ChildProcess::Ready waited = tinyproxy_.wait_until_ready(
+        Clock::now() + kStartTimeout, kProbeInterval,
+        [this](std::chrono::milliseconds left) { return probe(std::min(left, kProbeTimeout)); });
+    if (waited == ChildProcess::Ready::ready) return ::testing::AssertionSuccess();
 
-    if (waited == Wait::exited && attempt < kPortAttempts &&
+    if (waited == ChildProcess::Ready::exited && attempt < kPortAttempts &&
         output().find(kListenFailed) != std::string::npos) {
       continue;  // the port was taken between pick_free_port() and tinyproxy's bind()
     }
     ::testing::AssertionResult failure = ::testing::AssertionFailure();
-    if (waited == Wait::exited) {
+    if (waited == ChildProcess::Ready::exited) {
       failure << "tinyproxy " << tinyproxy_.exit_description() << " while starting";
     } else {
       failure << "tinyproxy did not answer on " << authority() << " within " << kStartTimeout.count() << " s";
@@ -201,16 +203,6 @@ std::string TinyproxyServer::config() const {
     c += "BasicAuth " + options_.basic_auth->user + " " + options_.basic_auth->password + "\n";
   if (!options_.extra_config.empty()) c += options_.extra_config + "\n";
   return c;
-}
-
-TinyproxyServer::Wait TinyproxyServer::wait_ready(Clock::time_point deadline) {
-  for (;;) {
-    if (!running()) return Wait::exited;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Wait::timed_out;
-    if (probe(std::min(left, kProbeTimeout))) return Wait::ready;
-    std::this_thread::sleep_for(kProbeInterval);
-  }
 }
 
 bool TinyproxyServer::probe(std::chrono::milliseconds timeout) {

@@ -138,10 +138,7 @@ class TinyproxyServer {
   [[nodiscard]] std::vector<std::string> requests() const;
 
  private:
-  enum class Wait { ready, exited, timed_out };
-
   [[nodiscard]] std::string config() const;
-  [[nodiscard]] Wait wait_ready(std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] bool probe(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string diagnostics() const;
   void remove_dir();
