@@ -17,6 +17,7 @@
 #include "support/leak_check.h"
 #include "support/nginx.h"
 #include "support/printers.h"
+#include "support/scoped_env.h"
 #include "support/socks5_server.h"
 #include "support/tinyproxy.h"
 #include "support/tls_certs.h"
@@ -164,12 +165,12 @@ TEST_F(Proxy, TheProxyIsPartOfTheConnectionKey) {
 
 TEST_F(Proxy, TheEnvironmentsProxyIsUsedButNeverForLoopback) {
   TinyproxyServer& proxy = tinyproxy();
-  ::setenv("HTTP_PROXY", proxy.url().c_str(), 1);
-  ::unsetenv("NO_PROXY");
-  ::unsetenv("no_proxy");
   TransportOptions options;
-  options.proxy = proxy_from_environment();
-  ::unsetenv("HTTP_PROXY");
+  {
+    testing::ScopedEnv env({"NO_PROXY", "no_proxy"});
+    env.set("HTTP_PROXY", proxy.url());
+    options.proxy = proxy_from_environment();
+  }
   Transport& t = make_transport(std::move(options));
   EXPECT_EQ(get(t, nginx_->url("/small")), "200 hello, world\n");
   EXPECT_TRUE(proxy.requests().empty()) << "loopback goes direct, as in Go";

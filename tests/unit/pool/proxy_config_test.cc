@@ -12,6 +12,7 @@
 #include "nethttp/proxy.h"
 #include "nethttp/request.h"
 #include "nethttp/url.h"
+#include "support/scoped_env.h"
 
 namespace nethttp {
 namespace {
@@ -233,40 +234,14 @@ TEST(ProxyConfig, FixedProxyIsUsedForEveryRequestLoopbackIncluded) {
 
 // ---------------------------------------------------------------- environment
 
-/// Sets (or unsets, for nullopt) environment variables for one test and
-/// restores what was there before.
-class ScopedEnv {
- public:
-  ScopedEnv() {
-    for (const char* name : kNames) {
-      const char* value = std::getenv(name);
-      saved_.emplace_back(name, value == nullptr ? std::nullopt : std::optional<std::string>(value));
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    for (const auto& [name, value] : saved_) {
-      if (value) {
-        ::setenv(name, value->c_str(), 1);
-      } else {
-        ::unsetenv(name);
-      }
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
+using testing::ScopedEnv;
 
-  void set(const char* name, const char* value) { ::setenv(name, value, 1); }
-  void unset(const char* name) { ::unsetenv(name); }
-
- private:
-  static constexpr const char* kNames[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY",   "https_proxy",
-                                           "NO_PROXY",   "no_proxy",   "REQUEST_METHOD"};
-  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
-};
+/// The variables ProxyConfig reads: each test starts with none of them set.
+const std::vector<std::string> kProxyVariables = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY",   "https_proxy",
+                                                  "NO_PROXY",   "no_proxy",   "REQUEST_METHOD"};
 
 TEST(ProxyEnvironment, ReadsUpperCaseFirstThenLowerCase) {
-  ScopedEnv env;
+  ScopedEnv env(kProxyVariables);
   env.set("HTTP_PROXY", "http://upper:1");
   env.set("http_proxy", "http://lower:1");
   env.set("https_proxy", "http://lower:2");
@@ -282,7 +257,7 @@ TEST(ProxyEnvironment, ReadsUpperCaseFirstThenLowerCase) {
 }
 
 TEST(ProxyEnvironment, NothingSetMeansNoProxy) {
-  const ScopedEnv env;
+  const ScopedEnv env(kProxyVariables);
   const ProxyConfig config = ProxyConfig::from_environment();
   EXPECT_EQ(config.http_proxy, "");
   EXPECT_EQ(config.https_proxy, "");
@@ -291,7 +266,7 @@ TEST(ProxyEnvironment, NothingSetMeansNoProxy) {
 }
 
 TEST(ProxyEnvironment, InACgiHandlerUpperCaseHttpProxyIsIgnored) {
-  ScopedEnv env;
+  ScopedEnv env(kProxyVariables);
   env.set("REQUEST_METHOD", "GET");
   env.set("HTTP_PROXY", "http://from-a-request-header:1");  // a "Proxy:" header (httpoxy)
   env.set("HTTPS_PROXY", "http://sproxy:2");
@@ -304,7 +279,7 @@ TEST(ProxyEnvironment, InACgiHandlerUpperCaseHttpProxyIsIgnored) {
 }
 
 TEST(ProxyEnvironment, ProxyFromEnvironmentReadsTheEnvironmentOnceWhenMade) {
-  ScopedEnv env;
+  ScopedEnv env(kProxyVariables);
   env.set("HTTP_PROXY", "proxy.corp:3128");
   env.set("NO_PROXY", ".internal");
   const ProxyFunc proxy = proxy_from_environment();
@@ -323,7 +298,7 @@ TEST(ProxyEnvironment, ProxyFromEnvironmentReadsTheEnvironmentOnceWhenMade) {
 }
 
 TEST(ProxyEnvironment, ProxyFromEnvironmentFailsTheRequestsABadValueAppliesTo) {
-  ScopedEnv env;
+  ScopedEnv env(kProxyVariables);
   env.set("HTTPS_PROXY", "gopher://proxy");
   const ProxyFunc proxy = proxy_from_environment();
   auto request = make_request("GET", "https://example.com/");

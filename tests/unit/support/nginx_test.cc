@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
+
 namespace nethttp::testing {
 namespace {
 
@@ -335,15 +337,12 @@ TEST(NginxServer, StartFailsWithTheErrorLogAndLeavesNothingWhenTheConfigIsBad) {
 }
 
 TEST(NginxServer, StartFailsSayingToRunTestShWhenNginxIsMissing) {
-  const char* configured = std::getenv("NETHTTP_NGINX");
-  const std::optional<std::string> saved = configured ? std::optional<std::string>(configured) : std::nullopt;
-  ::setenv("NETHTTP_NGINX", "/nonexistent/nginx", 1);
   NginxServer server;
-  const ::testing::AssertionResult started = server.start();
-  if (saved) {
-    ::setenv("NETHTTP_NGINX", saved->c_str(), 1);
-  } else {
-    ::unsetenv("NETHTTP_NGINX");
+  ::testing::AssertionResult started = ::testing::AssertionSuccess();
+  {
+    ScopedEnv env;
+    env.set("NETHTTP_NGINX", "/nonexistent/nginx");
+    started = server.start();
   }
   ASSERT_FALSE(started);
   EXPECT_NE(std::string(started.message()).find("scripts/test.sh"), std::string::npos) << started.message();

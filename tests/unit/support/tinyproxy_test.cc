@@ -21,6 +21,7 @@
 
 #include "support/child_process.h"
 #include "support/nginx.h"
+#include "support/scoped_env.h"
 #include "support/test_server.h"
 #include "support/tls_certs.h"
 
@@ -302,15 +303,12 @@ TEST(TinyproxyServer, StartRefusesCredentialsTinyproxyCannotParse) {
 }
 
 TEST(TinyproxyServer, StartFailsSayingToRunTestShWhenTinyproxyIsMissing) {
-  const char* configured = std::getenv("NETHTTP_TINYPROXY");
-  const std::optional<std::string> saved = configured ? std::optional<std::string>(configured) : std::nullopt;
-  ::setenv("NETHTTP_TINYPROXY", "/nonexistent/tinyproxy", 1);
   TinyproxyServer proxy;
-  const ::testing::AssertionResult started = proxy.start();
-  if (saved) {
-    ::setenv("NETHTTP_TINYPROXY", saved->c_str(), 1);
-  } else {
-    ::unsetenv("NETHTTP_TINYPROXY");
+  ::testing::AssertionResult started = ::testing::AssertionSuccess();
+  {
+    ScopedEnv env;
+    env.set("NETHTTP_TINYPROXY", "/nonexistent/tinyproxy");
+    started = proxy.start();
   }
   ASSERT_FALSE(started);
   EXPECT_NE(std::string(started.message()).find("scripts/test.sh"), std::string::npos) << started.message();

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
+
 namespace nethttp::testing {
 namespace {
 
@@ -213,16 +215,9 @@ TEST(TestPki, AnInstanceOfItsOwnHasItsOwnCaAndRemovesItsDirectory) {
 
 /// Runs generate() with $NETHTTP_OPENSSL set to `binary`, restoring it after.
 ::testing::AssertionResult generate_with(TestPki& pki, const char* binary) {
-  const char* configured = std::getenv("NETHTTP_OPENSSL");
-  const std::optional<std::string> saved = configured ? std::optional<std::string>(configured) : std::nullopt;
-  ::setenv("NETHTTP_OPENSSL", binary, 1);
-  ::testing::AssertionResult result = pki.generate();
-  if (saved) {
-    ::setenv("NETHTTP_OPENSSL", saved->c_str(), 1);
-  } else {
-    ::unsetenv("NETHTTP_OPENSSL");
-  }
-  return result;
+  ScopedEnv env;
+  env.set("NETHTTP_OPENSSL", binary);
+  return pki.generate();
 }
 
 TEST(TestPki, FailureSaysToRunTestShWhenOpensslIsMissing) {
