@@ -27,10 +27,10 @@
 
 #include <gtest/gtest.h>
 
+#include "support/dead_ports.h"
 #include "support/fd_count.h"
 #include "support/socket_io.h"
 #include "support/test_server.h"
-#include "support/dead_ports.h"
 
 namespace nethttp::testing {
 namespace {
