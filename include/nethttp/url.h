@@ -83,6 +83,8 @@ class Url {
   [[nodiscard]] std::string authority() const;
   /// host:port, always with the port (CONNECT's authority-form, pool keys).
   [[nodiscard]] std::string host_port() const;
+  /// Appends host_port() to `out` (no allocation when `out` has room).
+  void append_host_port(std::string& out) const;
   /// path plus "?query": the origin-form request target.
   [[nodiscard]] std::string request_target() const;
   /// The whole URL, userinfo and fragment included.

@@ -1,10 +1,64 @@
 #include "nethttp/transport.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "pool/conn_pool.h"
 #include "pool/exchange.h"
 #include "pool/retry.h"
 
 namespace nethttp {
+namespace {
+
+/// What a round trip prepares before it has a connection. Kept per thread:
+/// its strings keep their capacity, so a steady stream of requests
+/// allocates nothing for them.
+struct Preparation {
+  pool::Origin origin;
+  std::string head;
+  bool in_use = false;
+};
+
+/// This thread's Preparation, or a fresh one when a hook called from inside
+/// a round trip starts another round trip on the same thread.
+class PreparationLease {
+ public:
+  PreparationLease() {
+    thread_local Preparation cached;
+    if (cached.in_use) {
+      own_.emplace();
+      prepared_ = &*own_;
+    } else {
+      prepared_ = &cached;
+    }
+    prepared_->in_use = true;
+  }
+  ~PreparationLease() { prepared_->in_use = false; }
+  PreparationLease(const PreparationLease&) = delete;
+  PreparationLease& operator=(const PreparationLease&) = delete;
+
+  Preparation* operator->() const noexcept { return prepared_; }
+
+ private:
+  std::optional<Preparation> own_;
+  Preparation* prepared_ = nullptr;
+};
+
+/// Fills `origin` in place for `url` reached through `proxy` (none: direct).
+void describe_origin(const Url& url, std::optional<Url> proxy, pool::Origin& origin) {
+  origin.peer.clear();
+  url.append_host_port(origin.peer);
+  origin.key.assign(url.scheme()).append("://").append(origin.peer);
+  origin.host.assign(url.hostname());
+  origin.port = url.port();
+  origin.tls = url.is_https();
+  origin.proxy = std::move(proxy);
+  // The password stays out of the key: keys appear in traces and messages.
+  if (origin.proxy) origin.key.append(" via ").append(origin.proxy->redacted());
+}
+
+}  // namespace
 
 struct Transport::State {
   std::shared_ptr<pool::ConnPool> pool;
@@ -32,17 +86,12 @@ Result<Response> Transport::round_trip(const std::shared_ptr<const Request>& req
     if (!chosen) return std::move(chosen).error();
     proxy = *std::move(chosen);
   }
-  pool::Origin origin{std::string(req.url.scheme()) + "://" + req.url.host_port(),
-                      std::string(req.url.hostname()),
-                      req.url.port(),
-                      req.url.host_port(),
-                      req.url.scheme() == "https",
-                      std::move(proxy)};
-  // The password stays out of the key: keys appear in traces and messages.
-  if (origin.proxy) origin.key += " via " + origin.proxy->redacted();
+  PreparationLease prepared;
+  pool::Origin& origin = prepared->origin;
+  describe_origin(req.url, std::move(proxy), origin);
   // The head is written first: a request that cannot be sent takes no
-  // connection. Reused per thread: no allocation per request.
-  thread_local std::string head;
+  // connection.
+  std::string& head = prepared->head;
   head.clear();
   if (Result<void> ok = pool::write_head(req, state_->pool->options(), origin.proxy, head); !ok)
     return std::move(ok).error();

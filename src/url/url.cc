@@ -1,6 +1,8 @@
 #include "nethttp/url.h"
 
+#include <charconv>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -133,7 +135,15 @@ std::string Url::authority() const {
 }
 
 std::string Url::host_port() const {
-  return host_ + ":" + std::to_string(port_);
+  std::string out;
+  append_host_port(out);
+  return out;
+}
+
+void Url::append_host_port(std::string& out) const {
+  char digits[8];
+  const std::to_chars_result end = std::to_chars(std::begin(digits), std::end(digits), port_);
+  out.append(host_).append(1, ':').append(digits, end.ptr);
 }
 
 std::string Url::request_target() const {

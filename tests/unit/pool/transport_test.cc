@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -266,6 +267,33 @@ TEST_F(TransportReuse, ARequestWithCloseSetEndsItsConnectionOnly) {
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_TRUE(requests[0].has_token("Connection", "close"));
   EXPECT_FALSE(requests[1].has_token("Connection", "close"));
+}
+
+// What a round trip prepares per thread (its origin and head) is not
+// clobbered by another round trip a hook starts on the same thread.
+TEST_F(TransportReuse, ARoundTripStartedFromAHookOnTheSameThreadLeavesTheOuterOneIntact) {
+  TestServer outer_server;
+  TestServer inner_server;
+  bool started_inner = false;
+  Transport* transport = nullptr;
+  transport = &make_transport(options([&](TransportOptions& o) {
+    o.trace.got_conn = [&](std::uint64_t, bool, bool, std::chrono::nanoseconds) {
+      if (std::exchange(started_inner, true)) return;
+      Result<Response> r = transport->round_trip(get_req(inner_server.url() + "/inner/path/that/is/long"));
+      ASSERT_OK(r);
+      EXPECT_EQ(read_body(*r), "ok");
+    };
+  }));
+  Result<Response> r = transport->round_trip(get_req(outer_server.url() + "/outer"));
+  ASSERT_OK(r);
+  EXPECT_EQ(read_body(*r), "ok");
+  ASSERT_TRUE(started_inner);
+  ASSERT_EQ(outer_server.requests().size(), 1u);
+  EXPECT_EQ(outer_server.requests()[0].target, "/outer");
+  EXPECT_EQ(outer_server.requests()[0].header("Host"), outer_server.host_port());
+  ASSERT_EQ(inner_server.requests().size(), 1u);
+  EXPECT_EQ(inner_server.requests()[0].target, "/inner/path/that/is/long");
+  EXPECT_EQ(transport->stats().idle, 2u);
 }
 
 TEST_F(TransportReuse, KeepsAConnectionOnlyWhenTheResponseAllowsIt) {
