@@ -131,6 +131,10 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     }
     conn->buffers.reset(take_buffers_locked());
     ++stats_.in_use;
+    // Counted now, while the lock is held anyway (undone below if the probe
+    // fails): a reuse takes the lock once.
+    const bool reused = conn->requests > 0;
+    if (reused) ++stats_.reuses;
     lock.unlock();
     // The server may have closed it, or sent bytes nobody asked for (a 408
     // before closing): never hand such a connection to a request.
@@ -138,11 +142,7 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
     if (probe == net::IdleProbe::quiet) {
       close_all(closing);
       // A connection parked by a dial nobody waited for has carried nothing yet.
-      const ConnInfo info{conn->id, conn->requests > 0, true, now - conn->idle_since, tls_state(*conn)};
-      if (info.reused) {
-        const LockGuard relock(mu_);
-        ++stats_.reuses;
-      }
+      const ConnInfo info{conn->id, reused, true, now - conn->idle_since, tls_state(*conn)};
       if (options_.trace.got_conn)
         options_.trace.got_conn(info.id, info.reused, info.was_idle, info.idle_time);
       return ConnLease(shared_from_this(), std::move(conn), info);
@@ -151,6 +151,7 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
         probe == net::IdleProbe::closed ? CloseReason::peer_closed : CloseReason::unsolicited_bytes;
     lock.lock();
     --stats_.in_use;
+    if (reused) --stats_.reuses;
     forget_locked(*host);
     stats_.closed[static_cast<std::size_t>(why)]++;
     closing.push_back({std::move(conn), why});
