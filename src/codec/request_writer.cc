@@ -70,12 +70,6 @@ void append_authority(const Url& url, std::string& out) {
 }
 
 /// RFC 9112 §3.2.3: CONNECT's authority-form always has the port.
-void append_host_port(const Url& url, std::string& out) {
-  out += url.host();
-  out += ':';
-  append_decimal(url.port(), out);
-}
-
 void append_origin_form(const Url& url, std::string& out) {
   out += url.path();
   if (url.has_query()) {
@@ -114,13 +108,13 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
       append_authority(url, out);
       append_origin_form(url, out);
       break;
-    case TargetForm::authority: append_host_port(url, out); break;
+    case TargetForm::authority: url.append_host_port(out); break;
   }
   out += " HTTP/1.1\r\nHost: ";
   if (!head.host.empty()) {
     out += head.host;
   } else if (head.form == TargetForm::authority) {
-    append_host_port(url, out);
+    url.append_host_port(out);
   } else {
     append_authority(url, out);
   }

@@ -262,8 +262,11 @@ int TlsContext::on_verify(int preverified, X509_STORE_CTX* store) {
 int TlsContext::on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* owner = static_cast<TlsSession*>(SSL_get_app_data(ssl));
   if (owner == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
-  owner->context_->keep_session(owner->peer_, session);
-  return 1;  // the reference is ours now
+  // A copy: OpenSSL marks a connection's own session not resumable (after a
+  // TLS 1.3 resumption, or when the connection ends badly), which must not
+  // spoil the one every later handshake to this peer starts from.
+  if (SSL_SESSION* kept = SSL_SESSION_dup(session)) owner->context_->keep_session(owner->peer_, kept);
+  return 0;  // the connection keeps its reference
 }
 
 void TlsContext::keep_session(const std::string& peer, SSL_SESSION* session) {
@@ -280,8 +283,10 @@ SSL_SESSION* TlsContext::take_session_copy(const std::string& peer) {
   const LockGuard lock(mu_);
   const auto it = sessions_.find(peer);
   if (it == sessions_.end()) return nullptr;
-  SSL_SESSION_up_ref(it->second);
-  return it->second;
+  // Each handshake resumes from its own copy, for the reason above: a
+  // shared one was spoilt by the first connection resuming from it, and
+  // connections dialed meanwhile made full handshakes.
+  return SSL_SESSION_dup(it->second);
 }
 
 Result<std::unique_ptr<TlsSession>> TlsContext::handshake(int fd, const std::string& server_name,

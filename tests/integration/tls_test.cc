@@ -2,6 +2,7 @@
 // verification and its failures, the negotiated state, resumption, client
 // certificates, a TLS 1.0-only server, a plain server, handshake limits.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -178,6 +179,37 @@ TEST_F(Tls, ASecondConnectionResumesTheSession) {
   EXPECT_EQ(get(fresh, url(server, "localhost", "/small"), &again), "hello, world\n");
   ASSERT_NE(again.conn.tls, nullptr);
   EXPECT_FALSE(again.conn.tls->resumed);
+}
+
+// A TLS 1.3 resumption makes OpenSSL mark the session it resumed from as
+// used up: a connection that handshakes before the resumed one has read its
+// new ticket must still resume (each handshake starts from its own copy).
+TEST_F(Tls, AConnectionDialedWhileAnotherHasJustResumedResumesToo) {
+  NginxServer& server = nginx();
+  const std::string target = url(server, "localhost", "/small");
+  std::atomic<int> handshakes = 0;
+  std::atomic<int> third_resumed = -1;
+  std::thread third_request;
+  Transport* t = nullptr;
+  TransportOptions options;
+  options.disable_keep_alives = true;
+  options.trace.tls_handshake_done = [&](const TlsState* state, const Error*) {
+    if (state == nullptr) return;
+    const int n = ++handshakes;
+    if (n == 3) third_resumed = state->resumed ? 1 : 0;
+    if (n != 2) return;
+    // The second connection has resumed and read nothing yet: a third
+    // connection handshakes now, while this one waits.
+    EXPECT_TRUE(state->resumed);
+    third_request = std::thread([&] { EXPECT_EQ(get(*t, target), "hello, world\n"); });
+    EXPECT_TRUE(testing::wait_for([&] { return third_resumed != -1; }));
+  };
+  t = &transport_trusting(pki().ca_cert(), std::move(options));
+  EXPECT_EQ(get(*t, target), "hello, world\n");  // a full handshake: the session to resume
+  EXPECT_EQ(get(*t, target), "hello, world\n");
+  third_request.join();
+  EXPECT_EQ(handshakes, 3);
+  EXPECT_EQ(third_resumed, 1);
 }
 
 TEST_F(Tls, SendsTheClientCertificateWhenConfigured) {
