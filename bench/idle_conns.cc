@@ -5,93 +5,18 @@
 //
 //   nethttp_idle_conns [N=10000]
 #include <malloc.h>
-#include <netinet/in.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "epoll_server.h"
 #include "nethttp/client.h"
 
 namespace {
-
-/// Answers every request on every connection with a 2-byte body, in a child
-/// process, until killed.
-class EpollServer {
- public:
-  EpollServer() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(listen_fd_, 4096);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      run();
-      std::_Exit(0);
-    }
-    ::close(listen_fd_);
-  }
-  ~EpollServer() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  EpollServer(const EpollServer&) = delete;
-  EpollServer& operator=(const EpollServer&) = delete;
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-
- private:
-  [[noreturn]] void run() const {
-    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listen_fd_;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd_, &ev);
-    std::vector<epoll_event> events(256);
-    char buf[4096];
-    static constexpr std::string_view kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    for (;;) {
-      const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), -1);
-      for (int i = 0; i < n; ++i) {
-        const int fd = events[static_cast<std::size_t>(i)].data.fd;
-        if (fd == listen_fd_) {
-          const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-          if (c < 0) continue;
-          epoll_event cev{};
-          cev.events = EPOLLIN;
-          cev.data.fd = c;
-          ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-          continue;
-        }
-        // Requests are small and arrive whole: one read, one answer.
-        const ssize_t got = ::read(fd, buf, sizeof buf);
-        if (got <= 0) {
-          ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-          ::close(fd);
-          continue;
-        }
-        if (::write(fd, kResponse.data(), kResponse.size()) < 0) continue;
-      }
-    }
-  }
-
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-};
 
 long rss_kib() {
   std::ifstream status("/proc/self/status");
@@ -102,27 +27,20 @@ long rss_kib() {
   return -1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int count = argc > 1 ? std::atoi(argv[1]) : 10000;
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < static_cast<rlim_t>(count + 64)) {
-    std::fprintf(stderr, "need %d file descriptors, have %lu\n", count + 64,
-                 static_cast<unsigned long>(limit.rlim_cur));
+int run(int count) {
+  const std::size_t open_files = nethttp::bench::raise_open_file_limit();
+  if (open_files < static_cast<std::size_t>(count) + 64) {
+    std::fprintf(stderr, "need %d file descriptors, have %zu\n", count + 64, open_files);
     return 1;
   }
 
-  EpollServer server;
+  const nethttp::bench::EpollServer server;
   nethttp::TransportOptions options;
   options.max_idle_conns = count;
   options.max_idle_conns_per_host = count;
   auto transport = std::make_shared<nethttp::Transport>(options);
   nethttp::Client client(transport);
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.ports().front()) + "/";
 
   // Warm up the allocator and the pool's own structures with one request.
   if (auto r = client.get(url); !r || !r->body.read_all()) return 1;
@@ -160,4 +78,16 @@ int main(int argc, char** argv) {
               rss_before, rss_after,
               static_cast<double>(rss_after - rss_before) / static_cast<double>(stats.idle));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int count = argc > 1 ? std::atoi(argv[1]) : 10000;
+  try {
+    return run(count);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Draws docs/bench/peers.png (client CPU per request, nethttp and its peers)
-# from docs/bench/peers.dat with gnuplot. Installs gnuplot-nox if missing.
+# Draws docs/bench/peers.png (client CPU per request, nethttp and its peers,
+# per workload) from docs/bench/peers.dat with gnuplot; scripts/bench.sh
+# writes peers.dat and runs this. OUT=DIR reads and writes DIR instead.
+# Installs gnuplot-nox if missing.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_packages gnuplot-nox
-cd "$NETHTTP_ROOT/docs/bench"
+cd "${OUT:-$NETHTTP_ROOT/docs/bench}" || exit 1
 gnuplot <<'PLOT'
-set terminal pngcairo size 900,420 font "DejaVu Sans,10"
+set terminal pngcairo size 1100,460 font "DejaVu Sans,10"
 set output "peers.png"
 set title "Client CPU per request against nginx on 127.0.0.1 (lower is better)"
 set ylabel "µs of CPU per request (log scale)"
 set logscale y
-set yrange [1:1000]
+set yrange [1:*]
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
