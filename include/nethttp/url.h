@@ -81,6 +81,8 @@ class Url {
 
   /// host, plus ":port" unless it is the scheme's default: the Host header value.
   [[nodiscard]] std::string authority() const;
+  /// Appends authority() to `out` (no allocation when `out` has room).
+  void append_authority(std::string& out) const;
   /// host:port, always with the port (CONNECT's authority-form, pool keys).
   [[nodiscard]] std::string host_port() const;
   /// Appends host_port() to `out` (no allocation when `out` has room).

@@ -73,11 +73,27 @@ inline constexpr std::array<bool, 256> kTchar = make_tchar_table();
   return out;
 }
 
+/// `s` without leading and trailing characters of the class `is_in`.
+template <class CharClass>
+[[nodiscard]] constexpr std::string_view trim(std::string_view s, CharClass is_in) noexcept {
+  while (!s.empty() && is_in(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_in(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 /// `s` without leading and trailing SP/HTAB.
 [[nodiscard]] constexpr std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
+  return trim(s, is_ows);
+}
+
+/// ASCII whitespace: SP, HTAB, LF, VT, FF, CR.
+[[nodiscard]] constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/// `s` without leading and trailing ASCII whitespace (Go's strings.TrimSpace on ASCII).
+[[nodiscard]] constexpr std::string_view trim_space(std::string_view s) noexcept {
+  return trim(s, is_space);
 }
 
 }  // namespace nethttp::ascii

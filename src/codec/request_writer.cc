@@ -60,16 +60,7 @@ void append_field(std::string_view name, std::string_view value, std::string& ou
   out += "\r\n";
 }
 
-/// host[:port], the port left out when it is the scheme's default.
-void append_authority(const Url& url, std::string& out) {
-  out += url.host();
-  if (!url.has_default_port()) {
-    out += ':';
-    append_decimal(url.port(), out);
-  }
-}
-
-/// RFC 9112 §3.2.3: CONNECT's authority-form always has the port.
+/// path plus "?query" (RFC 9112 §3.2.1).
 void append_origin_form(const Url& url, std::string& out) {
   out += url.path();
   if (url.has_query()) {
@@ -105,9 +96,10 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
       // RFC 9112 §3.2.2: no userinfo, no fragment.
       out += url.scheme();
       out += "://";
-      append_authority(url, out);
+      url.append_authority(out);
       append_origin_form(url, out);
       break;
+    // RFC 9112 §3.2.3: CONNECT's authority-form always has the port.
     case TargetForm::authority: url.append_host_port(out); break;
   }
   out += " HTTP/1.1\r\nHost: ";
@@ -116,7 +108,7 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
   } else if (head.form == TargetForm::authority) {
     url.append_host_port(out);
   } else {
-    append_authority(url, out);
+    url.append_authority(out);
   }
   out += "\r\n";
 

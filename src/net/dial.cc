@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace nethttp::net {
@@ -87,6 +88,13 @@ Error connect_error(const std::string& address, int err) {
   return Error(ErrorKind::connect, "connect " + address + ": " + std::strerror(err), err);
 }
 
+/// `addresses` gave no answer in time; `detail` says more, if anything.
+Error no_answer(const std::string& addresses, std::string_view detail = {}) {
+  return Error(ErrorKind::timeout,
+               "connect " + addresses + ": no answer before the connect deadline" + std::string(detail),
+               ETIMEDOUT);
+}
+
 /// One connect() in flight.
 struct Attempt {
   const Address* address = nullptr;
@@ -104,9 +112,8 @@ Started start_attempt(const Address& address) {
   Started started;
   Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) {
-    const int err = errno;
-    started.error =
-        Error(ErrorKind::connect, "connect " + address.text + ": socket: " + std::strerror(err), err);
+    const int err = errno;  // before the message's allocation
+    started.error = connect_error(address.text + ": socket", err);
     return started;
   }
   int rc = 0;
@@ -248,17 +255,15 @@ class Race {
       names += (names.empty() ? "" : ", ") + attempt.address->text;
       attempt.fd.reset();
       if (events_.connect_done) {
-        const Error error(ErrorKind::timeout,
-                          "connect " + attempt.address->text + ": no answer before the connect deadline",
-                          ETIMEDOUT);
+        const Error error = no_answer(attempt.address->text);
         events_.connect_done(attempt.address->text, &error);
       }
     }
     in_flight_.clear();
-    std::string message = "connect " + names + ": no answer before the connect deadline";
-    if (last_failure_) message += "; " + last_failure_->message();
-    if (untried > 0) message += "; " + not_tried + " not tried";
-    return Error(ErrorKind::timeout, std::move(message), ETIMEDOUT);
+    std::string detail;
+    if (last_failure_) detail += "; " + last_failure_->message();
+    if (untried > 0) detail += "; " + not_tried + " not tried";
+    return no_answer(names, detail);
   }
 
   std::span<const Address> addresses_;
@@ -293,17 +298,14 @@ Result<Fd> connect_unix(const std::string& path, const std::string& address, Clo
 
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
-    const int err = errno;
-    return Error(ErrorKind::connect, "connect " + address + ": socket: " + std::strerror(err), err);
+    const int err = errno;  // before the message's allocation
+    return connect_error(address + ": socket", err);
   }
   const bool bounded = deadline != Clock::time_point::max();
   for (;;) {
     if (bounded) {
       const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - Clock::now());
-      if (left.count() <= 0) {
-        return Error(ErrorKind::timeout, "connect " + address + ": no answer before the connect deadline",
-                     ETIMEDOUT);
-      }
+      if (left.count() <= 0) return no_answer(address);
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
       timeval tv{};
       tv.tv_sec = static_cast<time_t>(std::min<std::chrono::seconds::rep>(seconds.count(), 1 << 30));
@@ -313,12 +315,7 @@ Result<Fd> connect_unix(const std::string& path, const std::string& address, Clo
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), length) == 0) break;
     const int err = errno;
     if (err == EINTR) continue;  // a Unix connect is all or nothing: try again
-    if (err == EAGAIN && bounded) {
-      return Error(
-          ErrorKind::timeout,
-          "connect " + address + ": no answer before the connect deadline (the listener's queue is full)",
-          ETIMEDOUT);
-    }
+    if (err == EAGAIN && bounded) return no_answer(address, " (the listener's queue is full)");
     return connect_error(address, err);
   }
   if (bounded) {

@@ -36,6 +36,16 @@ Result<std::size_t> recv_some(int fd, std::span<char> buf) {
   }
 }
 
+Result<std::optional<std::size_t>> try_recv(int fd, std::span<char> buf) {
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n >= 0) return std::optional<std::size_t>(static_cast<std::size_t>(n));
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<std::size_t>();
+    return io_error("recv", errno);
+  }
+}
+
 int poll_timeout_ms(std::optional<Clock::time_point> deadline) {
   if (!deadline || *deadline == Clock::time_point::max()) return -1;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());

@@ -27,6 +27,10 @@ using Clock = std::chrono::steady_clock;
 /// Errors: io, with the errno.
 [[nodiscard]] Result<std::size_t> recv_some(int fd, std::span<char> buf);
 
+/// The bytes there are now, without waiting: nullopt when none, 0 at EOF.
+/// Errors: io, with the errno.
+[[nodiscard]] Result<std::optional<std::size_t>> try_recv(int fd, std::span<char> buf);
+
 /// What poll() saw.
 struct Readiness {
   bool readable = false;  ///< bytes, EOF or an error can be read

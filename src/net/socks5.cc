@@ -163,6 +163,14 @@ Result<Destination> destination(const std::string& host, std::uint16_t port, con
   return d;
 }
 
+/// A reply starts with the SOCKS version, 5.
+Result<void> check_version(const Conversation& c, std::string_view step, const std::string& reply) {
+  if (byte_at(reply, 0) == kVersion) return {};
+  return c.fail(
+      ErrorKind::proxy, step,
+      "the proxy answered with version " + std::to_string(byte_at(reply, 0)) + ", not 5: " + quoted(reply));
+}
+
 /// Greeting (RFC 1928 §3): the method the proxy chose among those offered.
 Result<std::uint8_t> greet(const Conversation& c, bool offer_auth) {
   constexpr std::string_view kStep = "greeting";
@@ -175,13 +183,8 @@ Result<std::uint8_t> greet(const Conversation& c, bool offer_auth) {
 
   Result<std::string> reply = c.read(kStep, 2);
   if (!reply) return std::move(reply).error();
-  const std::uint8_t version = byte_at(*reply, 0);
+  if (Result<void> v = check_version(c, kStep, *reply); !v) return std::move(v).error();
   const std::uint8_t method = byte_at(*reply, 1);
-  if (version != kVersion) {
-    return c.fail(
-        ErrorKind::proxy, kStep,
-        "the proxy answered with version " + std::to_string(version) + ", not 5: " + quoted(*reply));
-  }
   if (method == kMethodNoneAcceptable) {
     return c.fail(ErrorKind::proxy, kStep,
                   offer_auth
@@ -235,11 +238,7 @@ Result<void> request_connect(const Conversation& c, const Destination& to) {
   // VER REP RSV ATYP; RSV is not checked (Go and curl do not either).
   Result<std::string> head = c.read(step, 4);
   if (!head) return std::move(head).error();
-  if (byte_at(*head, 0) != kVersion) {
-    return c.fail(
-        ErrorKind::proxy, step,
-        "the proxy answered with version " + std::to_string(byte_at(*head, 0)) + ", not 5: " + quoted(*head));
-  }
+  if (Result<void> v = check_version(c, step, *head); !v) return v;
   if (const std::uint8_t code = byte_at(*head, 1); code != kReplySucceeded) {
     return c.fail(ErrorKind::proxy, step,
                   std::string(reply_text(code)) + " (reply " + std::to_string(code) + ")");

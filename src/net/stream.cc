@@ -1,11 +1,6 @@
 #include "net/stream.h"
 
-#include <sys/socket.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <string>
 #include <utility>
 
 namespace nethttp::net {
@@ -45,13 +40,7 @@ Result<std::size_t> Stream::recv_some(std::span<char> buf) {
 
 Result<std::optional<std::size_t>> Stream::try_recv(std::span<char> buf) {
   if (tls_) return tls_->read(buf, /*wait=*/false);
-  for (;;) {
-    const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n >= 0) return std::optional<std::size_t>(static_cast<std::size_t>(n));
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<std::size_t>();
-    return Error(ErrorKind::io, std::string("recv: ") + std::strerror(errno), errno);
-  }
+  return net::try_recv(fd_.get(), buf);
 }
 
 Result<Readiness> Stream::wait_ready(bool want_write, std::optional<Clock::time_point> deadline) {

@@ -5,12 +5,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <utility>
 
 #include "net/socket_io.h"
@@ -31,41 +32,47 @@ struct SocketBio {
   std::size_t first_count = 0;
 };
 
+/// A failed socket call: its errno is kept for the TLS layer's message.
+int failed(SocketBio* s, const Error& error) {
+  s->last_errno = error.sys_errno();
+  return -1;
+}
+
 int bio_write(BIO* bio, const char* data, int len) {
   auto* s = static_cast<SocketBio*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  for (;;) {
-    const ssize_t n = ::send(s->fd, data, static_cast<std::size_t>(len), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      BIO_set_retry_write(bio);
-    } else {
-      s->last_errno = errno;
-    }
+  Result<std::size_t> n = send_now(s->fd, std::span<const char>(data, static_cast<std::size_t>(len)));
+  if (!n) return failed(s, n.error());
+  if (*n == 0 && len > 0) {
+    BIO_set_retry_write(bio);
     return -1;
   }
+  return static_cast<int>(*n);
+}
+
+/// `n` bytes read into `out`: the first few are kept, for the handshake's message.
+int took(SocketBio* s, const char* out, std::size_t n) {
+  const std::size_t keep = std::min(s->first_bytes.size() - s->first_count, n);
+  std::memcpy(s->first_bytes.data() + s->first_count, out, keep);
+  s->first_count += keep;
+  return static_cast<int>(n);
 }
 
 int bio_read(BIO* bio, char* out, int len) {
   auto* s = static_cast<SocketBio*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  for (;;) {
-    const ssize_t n = ::recv(s->fd, out, static_cast<std::size_t>(len), s->wait_reads ? 0 : MSG_DONTWAIT);
-    if (n > 0 && s->first_count < s->first_bytes.size()) {
-      const std::size_t take = std::min(s->first_bytes.size() - s->first_count, static_cast<std::size_t>(n));
-      std::memcpy(s->first_bytes.data() + s->first_count, out, take);
-      s->first_count += take;
-    }
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      BIO_set_retry_read(bio);
-    } else {
-      s->last_errno = errno;
-    }
+  const std::span<char> buf(out, static_cast<std::size_t>(len));
+  if (s->wait_reads) {
+    Result<std::size_t> n = recv_some(s->fd, buf);
+    return n ? took(s, out, *n) : failed(s, n.error());
+  }
+  Result<std::optional<std::size_t>> n = try_recv(s->fd, buf);
+  if (!n) return failed(s, n.error());
+  if (!*n) {
+    BIO_set_retry_read(bio);
     return -1;
   }
+  return took(s, out, **n);
 }
 
 long bio_ctrl(BIO*, int cmd, long, void*) {  // NOLINT(google-runtime-int): OpenSSL's signature
@@ -109,9 +116,18 @@ bool is_ip_address(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), addr.data()) == 1;
 }
 
-std::string name_text(X509_NAME* name) {
+/// The socket's own error, when that is why a TLS call failed.
+std::optional<Error> socket_failure(const SocketBio& socket) {
+  if (socket.last_errno == 0) return std::nullopt;
+  ERR_clear_error();
+  return Error(ErrorKind::io, std::strerror(socket.last_errno), socket.last_errno);
+}
+
+/// What `print` writes into a memory BIO, as text.
+template <class Print>
+std::string printed(Print&& print) {
   BIO* mem = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(mem, name, 0, XN_FLAG_RFC2253);
+  print(mem);
   char* data = nullptr;
   const long len = BIO_get_mem_data(mem, &data);  // NOLINT(google-runtime-int)
   std::string text(data, static_cast<std::size_t>(std::max(len, 0L)));
@@ -119,14 +135,12 @@ std::string name_text(X509_NAME* name) {
   return text;
 }
 
+std::string name_text(X509_NAME* name) {
+  return printed([&](BIO* mem) { X509_NAME_print_ex(mem, name, 0, XN_FLAG_RFC2253); });
+}
+
 std::string time_text(const ASN1_TIME* time) {
-  BIO* mem = BIO_new(BIO_s_mem());
-  ASN1_TIME_print(mem, time);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(mem, &data);  // NOLINT(google-runtime-int)
-  std::string text(data, static_cast<std::size_t>(std::max(len, 0L)));
-  BIO_free(mem);
-  return text;
+  return printed([&](BIO* mem) { ASN1_TIME_print(mem, time); });
 }
 
 /// The DNS names and IP addresses a certificate is for.
@@ -392,10 +406,7 @@ Result<std::size_t> TlsSession::write(std::span<const char> data) {
   if (SSL_write_ex(ssl_, data.data(), data.size(), &written) == 1) return written;
   const int e = SSL_get_error(ssl_, 0);
   if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return std::size_t{0};
-  if (socket->last_errno != 0) {
-    ERR_clear_error();
-    return Error(ErrorKind::io, std::strerror(socket->last_errno), socket->last_errno);
-  }
+  if (std::optional<Error> failure = socket_failure(*socket)) return std::move(*failure);
   return Error(ErrorKind::tls, "TLS write: " + openssl_reason("failed"));
 }
 
@@ -421,10 +432,7 @@ Result<std::optional<std::size_t>> TlsSession::read(std::span<char> buf, bool wa
       }
       default: break;
     }
-    if (socket->last_errno != 0) {
-      ERR_clear_error();
-      return Error(ErrorKind::io, std::strerror(socket->last_errno), socket->last_errno);
-    }
+    if (std::optional<Error> failure = socket_failure(*socket)) return std::move(*failure);
     if (e == SSL_ERROR_SYSCALL) {
       ERR_clear_error();
       return std::optional<std::size_t>(0);  // EOF without close_notify: the framing decides

@@ -357,9 +357,8 @@ Result<std::shared_ptr<net::TlsContext>> ConnPool::tls_context() {
 
 Result<net::Stream> ConnPool::connect(const Origin& origin) {
   const Trace& trace = options_.trace;
-  const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = options_.connect_timeout > std::chrono::milliseconds::zero()
-                                         ? start + options_.connect_timeout
+                                         ? Clock::now() + options_.connect_timeout
                                          : Clock::time_point::max();
   const auto limit_text = [](std::string_view name, std::chrono::milliseconds limit) {
     return std::string(name) + " (" + std::to_string(limit.count()) + " ms)";
@@ -400,9 +399,9 @@ Result<net::Stream> ConnPool::connect(const Origin& origin) {
   // The handshake ends at the earlier of the connect deadline and its own.
   Clock::time_point handshake_deadline = deadline;
   std::string limit = limit_text("connect timeout", options_.connect_timeout);
-  if (options_.tls_handshake_timeout > std::chrono::milliseconds::zero() &&
-      Clock::now() + options_.tls_handshake_timeout < handshake_deadline) {
-    handshake_deadline = Clock::now() + options_.tls_handshake_timeout;
+  if (const Clock::time_point own = Clock::now() + options_.tls_handshake_timeout;
+      options_.tls_handshake_timeout > std::chrono::milliseconds::zero() && own < handshake_deadline) {
+    handshake_deadline = own;
     limit = limit_text("TLS handshake timeout", options_.tls_handshake_timeout);
   }
   if (trace.tls_handshake_start) trace.tls_handshake_start(origin.host);

@@ -85,16 +85,6 @@ std::optional<unsigned> parse_small_decimal(std::string_view text, unsigned max)
   return n;
 }
 
-/// `text` without leading and trailing ASCII whitespace (Go's TrimSpace).
-std::string_view trim_space(std::string_view text) {
-  const auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-  };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 /// NO_PROXY, parsed once into the three kinds of entry Go has.
 class NoProxy {
  public:
@@ -103,7 +93,7 @@ class NoProxy {
     std::string_view rest = lowered;
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
-      const std::string_view entry = trim_space(rest.substr(0, comma));
+      const std::string_view entry = ascii::trim_space(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       if (entry.empty()) continue;
       if (entry == "*") {
@@ -210,7 +200,7 @@ using ProxySetting = Result<std::optional<Url>>;
 /// A proxy value as Go's parseProxy takes it: empty is none; without
 /// "://" it is an http proxy's authority. `variable` names it in errors.
 ProxySetting parse_setting(std::string_view variable, std::string_view value) {
-  value = trim_space(value);
+  value = ascii::trim_space(value);
   if (value.empty()) return std::optional<Url>();
   const std::string text =
       value.find("://") == std::string_view::npos ? "http://" + std::string(value) : std::string(value);

@@ -130,8 +130,17 @@ bool Url::has_default_port() const noexcept {
 }
 
 std::string Url::authority() const {
-  if (has_default_port()) return host_;
-  return host_port();
+  std::string out;
+  append_authority(out);
+  return out;
+}
+
+void Url::append_authority(std::string& out) const {
+  if (has_default_port()) {
+    out += host_;
+  } else {
+    append_host_port(out);
+  }
 }
 
 std::string Url::host_port() const {
