@@ -9,32 +9,27 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "epoll_server.h"
 #include "nethttp/client.h"
+#include "process_usage.h"
+#include "server_process.h"
 
 namespace {
 
 long rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
+  return static_cast<long>(nethttp::cli::resident_bytes() / 1024);
 }
 
 int run(int count) {
-  const std::size_t open_files = nethttp::bench::raise_open_file_limit();
-  if (open_files < static_cast<std::size_t>(count) + 64) {
-    std::fprintf(stderr, "need %d file descriptors, have %zu\n", count + 64, open_files);
+  const long open_files = nethttp::cli::raise_open_file_limit();
+  if (open_files < count + 64L) {
+    std::fprintf(stderr, "need %d file descriptors, have %ld\n", count + 64, open_files);
     return 1;
   }
 
-  const nethttp::bench::EpollServer server;
+  const nethttp::bench::ServerProcess server;
   nethttp::TransportOptions options;
   options.max_idle_conns = count;
   options.max_idle_conns_per_host = count;

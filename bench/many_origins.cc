@@ -25,8 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "epoll_server.h"
 #include "nethttp/client.h"
+#include "process_usage.h"
+#include "server_process.h"
 
 namespace {
 
@@ -73,17 +74,6 @@ std::optional<Options> parse(int argc, char** argv) {
   return options;
 }
 
-/// User plus system CPU time of this process (every thread; not the server,
-/// which is a child that is never waited for before the end).
-std::chrono::microseconds cpu_time() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  const auto micros = [](const timeval& t) {
-    return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
-  };
-  return micros(usage.ru_utime) + micros(usage.ru_stime);
-}
-
 double peak_rss_mib() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
@@ -125,15 +115,15 @@ std::optional<std::string> fetch(nethttp::Client& client, const std::string& url
 int run(const Options& options) {
   // Per origin the server holds a listener and as many connections as the
   // client, which opens at most one per thread.
-  const std::size_t open_files = nethttp::bench::raise_open_file_limit();
+  const long open_files = nethttp::cli::raise_open_file_limit();
   const std::size_t needed = options.origins * (1 + options.concurrency) + 64;
-  if (open_files < needed) {
-    std::fprintf(stderr, "need %zu file descriptors, have %zu\n", needed, open_files);
+  if (static_cast<std::size_t>(open_files) < needed) {
+    std::fprintf(stderr, "need %zu file descriptors, have %ld\n", needed, open_files);
     return 1;
   }
 
   // Forked before the Transport starts any thread.
-  const nethttp::bench::EpollServer server(options.origins);
+  const nethttp::bench::ServerProcess server(options.origins);
   std::vector<std::string> urls;
   urls.reserve(options.origins);
   for (const std::uint16_t port : server.ports()) {
@@ -160,7 +150,7 @@ int run(const Options& options) {
   }
 
   const nethttp::TransportStats stats_before = transport->stats();
-  const std::chrono::microseconds cpu_before = cpu_time();
+  const std::chrono::microseconds cpu_before = nethttp::cli::cpu_time().total();
   const auto start = std::chrono::steady_clock::now();
   // Requests are handed out one at a time, so with C threads the origins are
   // still visited in round-robin order overall.
@@ -180,7 +170,7 @@ int run(const Options& options) {
   send_requests();
   for (std::thread& t : threads) t.join();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-  const std::chrono::microseconds cpu = cpu_time() - cpu_before;
+  const std::chrono::microseconds cpu = nethttp::cli::cpu_time().total() - cpu_before;
   const nethttp::TransportStats stats_after = transport->stats();
 
   if (first_error.failed()) {

@@ -19,10 +19,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include "epoll_server.h"
 #include "net/fd.h"
 #include "net/stream.h"
 #include "pool/conn_pool.h"
+#include "process_usage.h"
 
 namespace nethttp::pool {
 namespace {
@@ -70,7 +70,7 @@ class IdlePool {
     options.dial = [peers = peers_](const DialRequest&) { return peers->connect(); };
     pool_ = std::make_shared<ConnPool>(std::move(options));
     // Two descriptors per connection: 1,000 origins pass a soft limit of 1,024.
-    (void)bench::raise_open_file_limit();
+    cli::raise_open_file_limit();
     origins_.reserve(origins);
     for (std::size_t i = 0; i < origins; ++i) {
       const auto port = static_cast<std::uint16_t>(10000 + i);

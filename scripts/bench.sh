@@ -35,7 +35,6 @@ PEERS_DIR=$(cd "${PEERS_DIR:-$NETHTTP_ROOT/../shared/bench/peers}" && pwd) || {
 }
 OUT=${OUT:-$NETHTTP_ROOT/docs/bench}
 BUILD=$NETHTTP_ROOT/build/release
-NETHTTP=$BUILD/tools/nethttp/nethttp
 
 ensure_packages "${BUILD_PACKAGES[@]}" libbenchmark-dev nginx wrk openssl python3 time gnuplot-nox
 
@@ -54,16 +53,8 @@ fi
 
 # --- nethttp, Release. Benchmarks stay on (demo.sh turns them off in this tree).
 echo "== building nethttp (Release) in $BUILD"
-configure_build "$BUILD" -DCMAKE_BUILD_TYPE=Release -DNETHTTP_BUILD_TESTS=OFF -DNETHTTP_BUILD_BENCH=ON -- nethttp_cli
-MANY_ORIGINS=
-build_targets=$(cmake --build "$BUILD" --target help)
-if ! grep -q '^nethttp_many_origins:' <<<"$build_targets"; then
-	echo "== no nethttp_many_origins target (bench/many_origins.cc): workload F is skipped"
-elif cmake --build "$BUILD" -j "$JOBS" --target nethttp_many_origins; then
-	MANY_ORIGINS=$BUILD/bench/nethttp_many_origins
-else
-	echo "== nethttp_many_origins did not build: workload F is skipped"
-fi
+configure_build "$BUILD" -DCMAKE_BUILD_TYPE=Release -DNETHTTP_BUILD_TESTS=OFF -DNETHTTP_BUILD_BENCH=ON \
+	-- nethttp_cli nethttp_many_origins
 
 # --- scratch directory and our nginx, both removed on exit.
 WORK=$(mktemp -d /tmp/nethttp-bench.XXXXXX)
@@ -91,12 +82,9 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Measure copies: another build into build/release during the run must not
 # change the programs half-way.
 mkdir -p "$WORK/bin"
-cp "$BUILD/tools/nethttp/nethttp" "$WORK/bin/nethttp"
+cp "$BUILD/tools/nethttp/nethttp" "$BUILD/bench/nethttp_many_origins" "$WORK/bin/"
 NETHTTP=$WORK/bin/nethttp
-if [[ -n $MANY_ORIGINS ]]; then
-	cp "$MANY_ORIGINS" "$WORK/bin/nethttp_many_origins"
-	MANY_ORIGINS=$WORK/bin/nethttp_many_origins
-fi
+MANY_ORIGINS=$WORK/bin/nethttp_many_origins
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- 1. the shared harness (its own nginx, its own temp dir).

@@ -38,8 +38,6 @@ REPS = int(env("REPS", "3"))
 POST_BYTES = 1024
 POST_TYPE = "application/octet-stream"
 UPLOAD_ANSWER = 3  # "ok\n"
-KIB = 1024
-MIB = 1 << 20
 
 # Display names and the peers.dat / chart column order.
 CLIENTS = ["nethttp", "go", "libcurl", "httplib", "undici", "wrk"]
@@ -83,6 +81,12 @@ NOTES = {
           "(Go needs `tls.Config.ClientSessionCache`), so every handshake of theirs is a full one.",
 }
 KEYS = ["reqs", "wall_s", "rps", "mib_s", "cpu_s", "cpu_us_per_req", "rss_mib", "accepts", "srv_reqs"]
+
+
+def not_run(u, n, c):
+    """The command of a peer that cannot run: the harness finds no such
+    program and skips the peer, and the row's note says why."""
+    return ["/nonexistent"]
 
 
 def log(msg):
@@ -231,6 +235,18 @@ def build_post_peers(peers_dir, out):
 # ------------------------------------------------------------------ runs
 
 
+def log_offset(path):
+    """Where the next line nginx appends to the log at `path` starts."""
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def log_lines_since(path, start):
+    """The lines nginx appended to the log at `path` from `start` on, split into fields."""
+    with open(path) as f:
+        f.seek(start)
+        return [line.split() for line in f.read().splitlines()]
+
+
 class HandshakeLog:
     """Attributes the lines nginx appends to the TLS server's handshake log
     (one per connection: '$ssl_session_reused $uri') to the run that made them."""
@@ -238,16 +254,11 @@ class HandshakeLog:
     def __init__(self, path):
         self.path, self.tally = path, {}
 
-    def offset(self):
-        return os.path.getsize(self.path) if os.path.exists(self.path) else 0
-
     def add(self, key, start):
-        with open(self.path) as f:
-            f.seek(start)
-            lines = [l.split() for l in f.read().splitlines()]
         t = self.tally.setdefault(key, {"r": 0, ".": 0, "runs": 0})
         t["runs"] += 1
-        for fields in lines:  # the harness's own stub_status probes are not the client's
+        # The harness's own stub_status probes are not the client's.
+        for fields in log_lines_since(self.path, start):
             if len(fields) >= 2 and fields[1] != "/status" and fields[0] in t:
                 t[fields[0]] += 1
 
@@ -264,7 +275,7 @@ def run_rows(harness, wid, base, path, n, c, size, peers, missing, runs_csv, han
     measure = harness.measure
 
     def tracked(name, argv, n_, size_):
-        start = handshakes.offset()
+        start = log_offset(handshakes.path)
         try:
             return measure(name, argv, n_, size_)
         finally:
@@ -293,20 +304,18 @@ def run_rows(harness, wid, base, path, n, c, size, peers, missing, runs_csv, han
 def check_upload(harness, base, peers, log_path):
     """Each POST peer once against /upload-check, which logs method, length and type."""
     ok = {}
+    harness.BASE = base
     for name, cmd in peers.items():
-        start = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        start = log_offset(log_path)
         argv = cmd(base + "/upload-check", 4 if name != "wrk" else 1, 2 if name != "wrk" else 1)
         if name == "wrk":  # a short run: every request it sends is logged
             argv = ["-d1s" if a.startswith("-d") else a for a in argv]
         try:
-            harness.BASE = base
             harness.measure(name, argv, 4, UPLOAD_ANSWER)
         except harness.Failure as e:
             ok[name] = f"FAIL {e}"
             continue
-        with open(log_path) as f:
-            f.seek(start)
-            lines = [line.split() for line in f.read().splitlines()]
+        lines = log_lines_since(log_path, start)
         want = ["POST", str(POST_BYTES), POST_TYPE]
         ok[name] = "" if lines and all(l == want for l in lines) else f"FAIL sent {lines[:1]}, want {want}"
     log("check (POST /upload-check, 1 KiB): " + ", ".join(f"{k} {v or 'ok'}" for k, v in ok.items()))
@@ -390,7 +399,7 @@ def num(v, digits=1):
     return f"{v:.{digits}f}"
 
 
-def table(wid, rows, resumption=None, wrk_secs=3):
+def table(wid, rows, resumption, wrk_secs):
     title, request, _ = WORKLOADS[wid]
     head = ["client", "req/s"] + (["MiB/s"] if wid in MIB_COLUMN else []) + ["cpu µs/req", "peak RSS MiB",
                                                                             "accepts"]
@@ -473,10 +482,9 @@ def host_line():
     return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
-def write_report(args, results, resumption, many, many_err, header):
+def write_report(args, results, resumption, many, many_err, header, wrk_secs):
     os.makedirs(args.out, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    wrk_secs = int(env("WRK_SECS", "3"))
     parts = [
         "# nethttp and other HTTP/1.1 clients: the last run of `scripts/bench.sh`", "",
         f"Measured {now}, medians of REPS={REPS} interleaved runs.  ",
@@ -547,7 +555,7 @@ def main():
     ap.add_argument("--upload-log", required=True)
     ap.add_argument("--harness-csv", default="", help="run.sh's RESULTS (workloads S..C2)")
     ap.add_argument("--header", default="", help="file with the host/versions lines run.sh printed")
-    ap.add_argument("--many-origins", default="", help="the nethttp_many_origins binary ('' to skip F)")
+    ap.add_argument("--many-origins", required=True, help="the nethttp_many_origins binary")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -574,13 +582,13 @@ def main():
         peers = {"nethttp": lambda u, n, c: [args.nethttp, "bench", "-n", str(n), "-c", str(c), "-X", "POST",
                                               "-d", "@" + body, "-H", f"Content-Type: {POST_TYPE}", u]}
         for name in CLIENTS[1:-1]:
-            peers[name] = cmds.get(name, lambda u, n, c, name=name: [f"/nonexistent/{name}-post-peer"])
+            peers[name] = cmds.get(name, not_run)
         peers["wrk"] = lambda u, n, c: ["wrk", "-t1", f"-c{c}", f"-d{wrk_secs}s", "-s", lua, u]
         peers = {k: v for k, v in peers.items() if not env("PEERS") or k in env("PEERS").split(",")}
         print("[D] ", end="")
         missing.update(check_upload(harness, args.http_base, {k: v for k, v in peers.items() if k not in missing},
                                     args.upload_log))
-        usable = {k: (v if k not in missing else (lambda u, n, c: ["/nonexistent"])) for k, v in peers.items()}
+        usable = {k: not_run if k in missing else v for k, v in peers.items()}
         results["D1"] = run_rows(harness, "D1", args.http_base, "/upload", n_seq, 1, UPLOAD_ANSWER, usable, missing,
                                  runs_csv)
         results["D2"] = run_rows(harness, "D2", args.http_base, "/upload", n_conc, c_conc, UPLOAD_ANSWER, usable,
@@ -601,7 +609,7 @@ def main():
                 peers["libcurl"] = wrapped
             else:
                 missing["libcurl"] = "cannot make libcurl trust the test CA (needs unshare -m as root)"
-                peers["libcurl"] = lambda u, n, c: ["/nonexistent"]
+                peers["libcurl"] = not_run
         harness.BASE = args.https_base
         print("[E] ", end="")
         harness.check(peers)
@@ -615,12 +623,9 @@ def main():
 
     many, many_err = None, None
     if "F" in extra:
-        if args.many_origins and os.access(args.many_origins, os.X_OK):
-            many, many_err = run_many_origins(args.many_origins, int(env("MANY_ORIGINS_REQUESTS", "200000")),
-                                              int(env("MANY_ORIGINS_REPS", str(max(REPS, 5)))),
-                                              (env("MANY_ORIGINS_ARGS") or "").split(), harness.TIME_BIN)
-        else:
-            many_err = "the nethttp_many_origins target is not built (bench/many_origins.cc missing)"
+        many, many_err = run_many_origins(args.many_origins, int(env("MANY_ORIGINS_REQUESTS", "200000")),
+                                          int(env("MANY_ORIGINS_REPS", str(max(REPS, 5)))),
+                                          (env("MANY_ORIGINS_ARGS") or "").split(), harness.TIME_BIN)
         if many_err:
             log(f"[F] skipped: {many_err}")
 
@@ -628,7 +633,7 @@ def main():
     if args.header and os.path.exists(args.header):
         with open(args.header) as f:
             header = [l.rstrip("\n") for l in f if l.strip()]
-    write_report(args, results, resumption, many, many_err, header)
+    write_report(args, results, resumption, many, many_err, header, wrk_secs)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the nethttp CLI and runs its main job.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_packages "${BUILD_PACKAGES[@]}"
 configure_build "$NETHTTP_ROOT/build/release" -DCMAKE_BUILD_TYPE=Release \

@@ -5,6 +5,7 @@
 #  2. build/sanitize: clang with ASan+UBSan — the unit and integration
 #     tests and corpus replays again, then each fuzz target for a bounded time;
 #  3. build/tsan: clang with ThreadSanitizer — the pool and integration tests.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}

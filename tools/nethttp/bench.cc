@@ -1,9 +1,5 @@
 #include "bench.h"
 
-#include <sys/resource.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -25,6 +21,7 @@
 #include "nethttp/client.h"
 #include "nethttp/error.h"
 #include "nethttp/trace.h"
+#include "process_usage.h"
 #include "progress.h"
 #include "request_options.h"
 
@@ -33,9 +30,6 @@ namespace nethttp::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/// Bytes read from a body per call (bodies are read fully and dropped).
-constexpr std::size_t kReadChunkBytes = std::size_t{16} * 1024;
 
 constexpr std::string_view kDescription =
     "Sends N requests to URL with C concurrent workers sharing ONE client (one\n"
@@ -109,19 +103,6 @@ struct Tally {
   std::map<std::string, std::string> first_message;  ///< an example message per error kind
 };
 
-/// CPU time this process used so far (getrusage: user, system).
-struct CpuTime {
-  double user_seconds = 0;
-  double sys_seconds = 0;
-};
-
-CpuTime cpu_now() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return CpuTime{seconds(usage.ru_utime), seconds(usage.ru_stime)};
-}
-
 /// The nearest-rank percentile `p` (0-100] of sorted `v`, in milliseconds.
 double percentile_ms(const std::vector<Clock::duration>& sorted, double p) {
   const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
@@ -132,7 +113,6 @@ double percentile_ms(const std::vector<Clock::duration>& sorted, double p) {
 /// Sends requests until `next` passes `total`, recording a sample each.
 void worker(Client& client, const Result<Request>& prototype, std::atomic<std::uint64_t>& next,
             ProgressBar& progress, std::uint64_t total, WorkerLog& log) {
-  std::vector<char> buf(kReadChunkBytes);
   while (next++ < total) {
     Sample s;
     const Clock::time_point start = Clock::now();
@@ -144,14 +124,9 @@ void worker(Client& client, const Result<Request>& prototype, std::atomic<std::u
         log.failed(s, response.error());
       } else {
         s.status = response->status;
-        for (;;) {
-          Result<std::size_t> n = response->body.read(std::span<char>(buf));
-          if (!n) {
-            log.failed(s, n.error());
-            break;
-          }
-          if (*n == 0) break;
-        }
+        // Read to its end, the bytes dropped: the connection goes back to the pool.
+        Result<std::uint64_t> read = response->body.write_to([](std::string_view) { return Result<void>(); });
+        if (!read) log.failed(s, read.error());
         response->body.close();
       }
     }
@@ -187,7 +162,7 @@ int run_bench(std::span<const char* const> args) {
   std::vector<WorkerLog> logs(workers);
   for (WorkerLog& log : logs) log.samples.reserve(total / workers + 1);
 
-  const CpuTime cpu_start = cpu_now();
+  const CpuTime cpu_start = cpu_time();
   const Clock::time_point start = Clock::now();
   {
     ProgressBar progress(total, ProgressBar::Unit::items);
@@ -198,7 +173,7 @@ int run_bench(std::span<const char* const> args) {
     }
   }  // joins the workers, then stops and joins the progress bar
   const Clock::time_point end = Clock::now();
-  const CpuTime cpu_end = cpu_now();
+  const CpuTime cpu_end = cpu_time();
   const TransportStats stats = client.transport().stats();
 
   Tally tally;
@@ -219,8 +194,8 @@ int run_bench(std::span<const char* const> args) {
 
   const double seconds = std::chrono::duration<double>(end - start).count();
   const double rps = seconds > 0 ? static_cast<double>(total) / seconds : 0;
-  const double cpu_user = cpu_end.user_seconds - cpu_start.user_seconds;
-  const double cpu_sys = cpu_end.sys_seconds - cpu_start.sys_seconds;
+  const double cpu_user = std::chrono::duration<double>(cpu_end.user - cpu_start.user).count();
+  const double cpu_sys = std::chrono::duration<double>(cpu_end.system - cpu_start.system).count();
   const double cpu_us_per_request = (cpu_user + cpu_sys) * 1e6 / static_cast<double>(total);
   const bool have_latency = !tally.latencies.empty();
   const auto p = [&](double pct) { return have_latency ? percentile_ms(tally.latencies, pct) : NAN; };

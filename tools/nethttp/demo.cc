@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <malloc.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,17 +14,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "args.h"
-#include "demo_server.h"
 #include "json_writer.h"
+#include "loopback_server.h"
 #include "nethttp/client.h"
 #include "nethttp/error.h"
 #include "nethttp/response.h"
 #include "nethttp/trace.h"
 #include "nethttp/transport.h"
+#include "process_usage.h"
 
 namespace nethttp::cli {
 
@@ -42,8 +42,6 @@ constexpr std::uint64_t kMaxBodySize = std::uint64_t{1} << 30;
 constexpr int kMaxHeld = 200;
 /// Descriptors left free for everything else when bounding mode (d).
 constexpr long kFdMargin = 64;
-/// Bytes read from a body per call (bodies are read and dropped).
-constexpr std::size_t kReadChunkBytes = std::size_t{16} << 10;
 /// A bound on each request, body included, so that nothing can hang.
 constexpr std::chrono::seconds kRequestTimeout{10};
 /// How long the end of a mode waits for the server to see its connections closed.
@@ -181,18 +179,6 @@ std::uint64_t heap_in_use() {
   return info.uordblks + info.hblkhd;
 }
 
-/// Resident set size from /proc/self/statm; 0 without /proc.
-std::uint64_t rss_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size = 0;
-  unsigned long long resident = 0;
-  const int got = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  if (got != 2) return 0;
-  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 struct Snapshot {
   int fds = 0;
   std::uint64_t heap = 0;  ///< 0: unknown
@@ -200,7 +186,7 @@ struct Snapshot {
 };
 
 Snapshot snapshot() {
-  return Snapshot{count_open_fds(), heap_in_use(), rss_bytes()};
+  return Snapshot{count_open_fds(), heap_in_use(), resident_bytes()};
 }
 
 /// What one mode measured.
@@ -219,27 +205,24 @@ struct ModeResult {
 };
 
 /// Waits (a bounded time) until the server has closed every connection.
-void settle(const DemoServer& server) {
+void settle(const LoopbackServer& server) {
   const Clock::time_point limit = Clock::now() + kSettleLimit;
   while (server.open_connections() != 0 && Clock::now() < limit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
-/// Reads `body` to its end; an error is returned.
-std::optional<Error> read_to_end(Body& body, std::vector<char>& buf) {
-  for (;;) {
-    Result<std::size_t> n = body.read(std::span<char>(buf));
-    if (!n) return n.error();
-    if (*n == 0) return std::nullopt;
-  }
+/// Reads `body` to its end, dropping the bytes; an error is returned.
+std::optional<Error> read_to_end(Body& body) {
+  Result<std::uint64_t> n = body.write_to([](std::string_view) { return Result<void>(); });
+  if (!n) return n.error();
+  return std::nullopt;
 }
 
-ModeResult run_mode(const Mode& mode, int requests, DemoServer& server, const std::string& url) {
+ModeResult run_mode(const Mode& mode, int requests, const LoopbackServer& server, const std::string& url) {
   ModeResult r;
   r.mode = &mode;
   r.requests = requests;
-  std::vector<char> buf(kReadChunkBytes);
   const auto failed = [&r](const Error& e) {
     if (r.errors++ == 0) r.first_error = e.message();
   };
@@ -264,14 +247,14 @@ ModeResult run_mode(const Mode& mode, int requests, DemoServer& server, const st
       }
       switch (mode.handling) {
         case Handling::read_then_close:
-          if (std::optional<Error> e = read_to_end(response->body, buf)) failed(*e);
+          if (std::optional<Error> e = read_to_end(response->body)) failed(*e);
           response->body.close();
           break;
         case Handling::close_unread: response->body.close(); break;
         case Handling::read_no_close:
           // No close(): the response (and its Body) is destroyed at the end
           // of this iteration, which closes it.
-          if (std::optional<Error> e = read_to_end(response->body, buf)) failed(*e);
+          if (std::optional<Error> e = read_to_end(response->body)) failed(*e);
           break;
         case Handling::hold: held.push_back(std::move(*response)); break;
       }
@@ -554,13 +537,13 @@ void print_json(const std::vector<ModeResult>& results, const DemoOptions& optio
   std::printf("%s\n", w.str().c_str());
 }
 
-/// The soft limit on open descriptors (RLIMIT_NOFILE).
-long fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return std::numeric_limits<long>::max();
-  }
-  return static_cast<long>(std::min<rlim_t>(limit.rlim_cur, std::numeric_limits<long>::max()));
+/// What the server answers: "nethttp demo body\n" repeated to `size` bytes,
+/// recognisable in a packet capture.
+std::string demo_body(std::size_t size) {
+  constexpr std::string_view kPattern = "nethttp demo body\n";
+  std::string body(size, ' ');
+  for (std::size_t i = 0; i < size; ++i) body[i] = kPattern[i % kPattern.size()];
+  return body;
 }
 
 }  // namespace
@@ -576,12 +559,15 @@ int run_demo(std::span<const char* const> args) {
                              "': demo takes no URL, it runs its own server");
   }
 
-  DemoServer server(static_cast<std::size_t>(options.body_size));
-  if (const std::optional<std::string> error = server.start()) {
-    std::fprintf(stderr, "nethttp demo: cannot start the server: %s\n", error->c_str());
+  std::optional<LoopbackServer> server;
+  try {
+    server.emplace(demo_body(static_cast<std::size_t>(options.body_size)));
+    server->start();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "nethttp demo: cannot start the server: %s\n", e.what());
     return 1;
   }
-  const std::string url = server.url();
+  const std::string url = server->url();
 
   // A first request, not counted: whatever the library sets up once per
   // process is in place before the modes count descriptors.
@@ -589,9 +575,9 @@ int run_demo(std::span<const char* const> args) {
     Client warm_up;
     if (Result<Response> r = warm_up.get(url)) r->body.close();
   }
-  settle(server);
+  settle(*server);
 
-  const long limit = fd_limit();
+  const long limit = open_file_limit();
   const long room = (limit - count_open_fds() - kFdMargin) / 2;
   const int held_limit = static_cast<int>(std::clamp<long>(room, 1, std::min(options.requests, kMaxHeld)));
 
@@ -600,11 +586,11 @@ int run_demo(std::span<const char* const> args) {
   results.reserve(kModes.size());
   for (const Mode& mode : kModes) {
     const int n = mode.handling == Handling::hold ? held_limit : options.requests;
-    ModeResult r = run_mode(mode, n, server, url);
+    ModeResult r = run_mode(mode, n, *server, url);
     r.summary = summarize(r, options, defaults);
     results.push_back(std::move(r));
   }
-  server.stop();
+  server->stop();
 
   if (options.json) {
     print_json(results, options, defaults, url, limit);

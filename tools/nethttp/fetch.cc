@@ -39,8 +39,8 @@ constexpr std::size_t kReadChunkBytes = std::size_t{64} * 1024;
 constexpr std::string_view kDescription =
     "Fetches each URL in the order given through ONE client (one connection pool):\n"
     "a second URL on the same origin reuses the connection the first left idle.\n"
-    "Bodies go to stdout, unless -o or --json is given. Redirects are not\n"
-    "followed yet (the client does not follow them).\n"
+    "Bodies go to stdout, unless -o or --json is given. Redirects are\n"
+    "followed (see --max-redirs), unless --no-follow is given.\n"
     "\n"
     "--json prints one object per URL on its own line, in input order:\n"
     "  url             the URL as given\n"

@@ -45,17 +45,16 @@ ProgressBar::~ProgressBar() = default;
 
 void ProgressBar::draw() const {
   const std::uint64_t done = done_.load(std::memory_order_relaxed);
-  const std::uint64_t total = total_.load(std::memory_order_relaxed);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string rate =
       seconds > 0 ? amount(static_cast<std::uint64_t>(static_cast<double>(done) / seconds), unit_) + "/s"
                   : "";
   std::string line = "\r";
-  if (total > 0) {
-    const auto filled = static_cast<int>(std::min(done, total) * kWidth / total);
+  if (total_ > 0) {
+    const auto filled = static_cast<int>(std::min(done, total_) * kWidth / total_);
     line += "[" + std::string(static_cast<std::size_t>(filled), '#') +
             std::string(static_cast<std::size_t>(kWidth - filled), ' ') + "] " + amount(done, unit_) + "/" +
-            amount(total, unit_);
+            amount(total_, unit_);
   } else {
     line += amount(done, unit_);
   }

@@ -25,13 +25,12 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void add(std::uint64_t n) noexcept { done_.fetch_add(n, std::memory_order_relaxed); }
-  void set_total(std::uint64_t total) noexcept { total_.store(total, std::memory_order_relaxed); }
 
  private:
   void draw() const;
 
   std::atomic<std::uint64_t> done_{0};
-  std::atomic<std::uint64_t> total_;
+  const std::uint64_t total_;
   const Unit unit_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::jthread thread_;  ///< last: stopped and joined first
