@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the package lists are used by the scripts that source this
 # Shared by the scripts: install missing Debian packages, configure and build.
 # Sourced, not run.
 
