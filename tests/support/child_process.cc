@@ -1,8 +1,6 @@
 #include "support/child_process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,27 +36,6 @@ std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
   return "ended with wait status " + std::to_string(status);
-}
-
-/// A TCP socket bound to 127.0.0.1 on a port the kernel chose; -1 and *error on failure.
-int bind_loopback(std::uint16_t* port, std::string* error) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = errno_text("socket");
-    return -1;
-  }
-  sockaddr_in address = loopback_address();
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    *error = errno_text("bind 127.0.0.1:0");
-  } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    *error = errno_text("getsockname");
-  } else {
-    *port = ntohs(address.sin_port);
-    return fd;
-  }
-  ::close(fd);
-  return -1;
 }
 
 /// Removes the scratch directories of `stem` left by test programs that died
@@ -174,7 +151,10 @@ ChildProcess::Ready ChildProcess::wait_until_ready(
   for (;;) {
     if (!running()) return Ready::exited;
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Ready::timed_out;
+    if (left.count() <= 0) {
+      stop();  // a server that never answered is of no use to its caller
+      return Ready::timed_out;
+    }
     if (probe(left)) return Ready::ready;
     std::this_thread::sleep_for(interval);
   }
@@ -205,15 +185,21 @@ void ChildProcess::stop() {
 
 std::optional<std::uint16_t> pick_free_port(std::string* error) {
   std::uint16_t port = 0;
-  const int fd = bind_loopback(&port, error);
-  if (fd < 0) return std::nullopt;
+  const int fd = bind_loopback(&port);
+  if (fd < 0) {
+    *error = errno_text("bind 127.0.0.1:0");
+    return std::nullopt;
+  }
   ::close(fd);
   return port;
 }
 
 int listen_on_free_port(std::uint16_t* port, std::string* error) {
-  const int fd = bind_loopback(port, error);
-  if (fd < 0) return -1;
+  const int fd = bind_loopback(port);
+  if (fd < 0) {
+    *error = errno_text("bind 127.0.0.1:0");
+    return -1;
+  }
   if (::listen(fd, SOMAXCONN) != 0) {
     *error = errno_text("listen on 127.0.0.1:" + std::to_string(*port));
     ::close(fd);
@@ -244,6 +230,19 @@ void remove_scratch_dir(const std::string& dir, std::string_view stem) {
 
 std::string errno_text(std::string_view what, int error) {
   return std::string(what) + ": " + std::strerror(error);
+}
+
+std::string program_path(const char* variable, const char* fallback) {
+  const char* configured = std::getenv(variable);
+  return configured != nullptr && *configured != '\0' ? configured : fallback;
+}
+
+bool write_file(const fs::path& path, std::string_view content, std::string* error) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) *error = "cannot write " + path.string();
+  return static_cast<bool>(out);
 }
 
 std::string file_contents(const std::string& path) {

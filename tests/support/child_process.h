@@ -1,6 +1,8 @@
-// Child processes for the servers the integration tests run (nginx, gunicorn):
-// started and ended by the test itself, never outliving it, plus the scratch
-// directories they run in and the few helpers their diagnostics share.
+// Child processes for the servers the integration tests run (nginx,
+// tinyproxy, gunicorn) and for openssl: started and ended by the test
+// itself, never outliving it, plus the scratch directories they run in and
+// the few helpers their harnesses share (where the program is, writing their
+// configuration, reading their output).
 //
 // ChildProcess::spawn() forks and execs one program with a fixed environment,
 // stdin from /dev/null and stdout+stderr to a file, every other descriptor
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -75,7 +78,8 @@ class ChildProcess {
   /// What wait_until_ready() saw.
   enum class Ready { ready, exited, timed_out };
   /// A server child starting: calls `probe(time left)` every `interval`
-  /// until it holds (ready), the child exits, or `deadline` passes.
+  /// until it holds (ready), the child exits, or `deadline` passes (then
+  /// it stops the child: timed_out leaves nothing running).
   [[nodiscard]] Ready wait_until_ready(std::chrono::steady_clock::time_point deadline,
                                        std::chrono::milliseconds interval,
                                        const std::function<bool(std::chrono::milliseconds left)>& probe);
@@ -115,8 +119,16 @@ class ChildProcess {
 /// have made it (so a cleared or foreign path is never removed).
 void remove_scratch_dir(const std::string& dir, std::string_view stem);
 
+/// Where a program the tests run is: $`variable` when set and not empty,
+/// else `fallback`.
+[[nodiscard]] std::string program_path(const char* variable, const char* fallback);
+
 /// "what: strerror(error)".
 [[nodiscard]] std::string errno_text(std::string_view what, int error = errno);
+/// Creates or truncates the file at `path` and writes `content`; false and
+/// *error ("cannot write PATH") when that fails.
+[[nodiscard]] bool write_file(const std::filesystem::path& path, std::string_view content,
+                              std::string* error);
 /// The contents of the file at `path`, "" when it cannot be read.
 [[nodiscard]] std::string file_contents(const std::string& path);
 /// The last `max` bytes of `s`, marked when cut.

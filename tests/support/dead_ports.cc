@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
 #include <string>
 #include <system_error>
 
@@ -13,23 +14,21 @@
 namespace nethttp::testing {
 namespace {
 
-[[noreturn]] void fail(const std::string& step) {
-  throw std::system_error(errno, std::generic_category(), step);
+/// Throws errno's error for `step`, first closing the descriptors of the
+/// half-built object (those not -1): its destructor will not run.
+[[noreturn]] void fail(const std::string& step, std::initializer_list<int> to_close = {}) {
+  const int error = errno;
+  for (const int fd : to_close) {
+    if (fd >= 0) ::close(fd);
+  }
+  throw std::system_error(error, std::generic_category(), step);
 }
 
 }  // namespace
 
-RefusingPort::RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-  sockaddr_in addr = loopback_address(0);
-  socklen_t len = sizeof addr;
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int err = errno;
-    if (fd_ >= 0) ::close(fd_);
-    errno = err;
-    fail("RefusingPort: bind 127.0.0.1:0");
-  }
-  port_ = ntohs(addr.sin_port);
+RefusingPort::RefusingPort() {
+  fd_ = bind_loopback(&port_);
+  if (fd_ < 0) fail("RefusingPort: bind 127.0.0.1:0");
 }
 
 RefusingPort::~RefusingPort() {
@@ -41,27 +40,14 @@ std::string RefusingPort::url(std::string_view path) const {
 }
 
 UnansweredListener::UnansweredListener() {
-  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listener_ < 0) fail("UnansweredListener: socket");
-  sockaddr_in addr = loopback_address(0);
-  socklen_t len = sizeof addr;
-  if (::bind(listener_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listener_, 0) != 0 ||
-      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int err = errno;
-    ::close(listener_);
-    errno = err;
-    fail("UnansweredListener: listen on 127.0.0.1");
-  }
-  port_ = ntohs(addr.sin_port);
+  listener_ = bind_loopback(&port_);
+  if (listener_ < 0) fail("UnansweredListener: bind 127.0.0.1:0");
+  if (::listen(listener_, 0) != 0) fail("UnansweredListener: listen on 127.0.0.1", {listener_});
+  const sockaddr_in addr = loopback_address(port_);
   // The one connection a backlog of 0 admits; it is never accepted.
   filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (filler_ < 0 || ::connect(filler_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    if (filler_ >= 0) ::close(filler_);
-    ::close(listener_);
-    errno = err;
-    fail("UnansweredListener: filling the accept queue");
+    fail("UnansweredListener: filling the accept queue", {filler_, listener_});
   }
 }
 

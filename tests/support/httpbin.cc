@@ -4,10 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <optional>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include "support/nginx.h"  // RawSocket
@@ -47,8 +45,7 @@ HttpbinServer::~HttpbinServer() {
 }
 
 std::string HttpbinServer::binary_path() {
-  const char* configured = std::getenv("NETHTTP_GUNICORN");
-  return configured != nullptr && *configured != '\0' ? configured : "/usr/bin/gunicorn";
+  return program_path("NETHTTP_GUNICORN", "/usr/bin/gunicorn");
 }
 
 std::string HttpbinServer::authority() const {
@@ -73,11 +70,15 @@ std::string HttpbinServer::url(std::string_view path) const {
   std::string error;
   dir_ = make_scratch_dir(kDirStem, "gunicorn.pid", &error);
   if (dir_.empty()) return ::testing::AssertionFailure() << error;
+  ::testing::AssertionResult started = start_in_dir(binary);
+  if (!started) remove_dir();  // a failed start leaves nothing behind
+  return started;
+}
+
+::testing::AssertionResult HttpbinServer::start_in_dir(const std::string& binary) {
+  std::string error;
   const int listener = listen_on_free_port(&port_, &error);
-  if (listener < 0) {
-    remove_dir();
-    return ::testing::AssertionFailure() << "no listening socket on 127.0.0.1: " << error;
-  }
+  if (listener < 0) return ::testing::AssertionFailure() << "no listening socket on 127.0.0.1: " << error;
   last_probe_error_.clear();
 
   ChildSpec spec;
@@ -115,10 +116,7 @@ std::string HttpbinServer::url(std::string_view path) const {
   // gunicorn has its own copy now. Closing this one means a gunicorn that
   // dies takes the listener with it: probes then fail at once, not by timeout.
   ::close(listener);
-  if (!spawned) {
-    remove_dir();
-    return spawned;
-  }
+  if (!spawned) return spawned;
 
   const ChildProcess::Ready waited = gunicorn_.wait_until_ready(
       Clock::now() + kStartTimeout, kProbeInterval,
@@ -130,7 +128,6 @@ std::string HttpbinServer::url(std::string_view path) const {
   } else {
     failure << "httpbin did not answer GET /get on " << authority() << " within " << kStartTimeout.count()
             << " s";
-    gunicorn_.stop();
   }
   failure << " (" << binary << ", directory " << dir_ << ")\n";
   if (const std::optional<std::string> missing = missing_module(log())) {
@@ -138,9 +135,7 @@ std::string HttpbinServer::url(std::string_view path) const {
             << "). Run scripts/test.sh, which installs the test packages (Debian's `python3-httpbin` "
                "and `gunicorn`).\n";
   }
-  failure << diagnostics();
-  remove_dir();
-  return failure;
+  return failure << diagnostics();
 }
 
 bool HttpbinServer::probe(std::chrono::milliseconds timeout) {

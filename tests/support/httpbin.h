@@ -123,6 +123,10 @@ class HttpbinServer {
   [[nodiscard]] std::string access_log() const;
 
  private:
+  /// start() once the directory is made: the listening socket, gunicorn,
+  /// and the wait for its answer. Leaves the directory for start() to remove
+  /// when it fails.
+  [[nodiscard]] ::testing::AssertionResult start_in_dir(const std::string& binary);
   [[nodiscard]] bool probe(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string diagnostics() const;
   void remove_dir();

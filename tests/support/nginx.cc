@@ -13,13 +13,10 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <system_error>
-#include <thread>
 
 #include "support/socket_io.h"
 
@@ -46,14 +43,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool write_file(const fs::path& path, std::string_view content, std::string* error) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.close();
-  if (!out) *error = "cannot write " + path.string();
-  return static_cast<bool>(out);
 }
 
 std::optional<StubStatus> parse_stub_status(const std::string& body) {
@@ -383,6 +372,14 @@ std::string get_request(std::string_view path, std::string_view fields) {
   return request;
 }
 
+std::string line_value(std::string_view body, std::string_view name) {
+  const std::string lines = "\n" + std::string(body);
+  const std::size_t at = lines.find("\n" + std::string(name) + ": ");
+  if (at == std::string::npos) return "<none>";
+  const std::size_t begin = at + name.size() + 3;
+  return lines.substr(begin, lines.find('\n', begin) - begin);
+}
+
 // --- NginxServer -------------------------------------------------------------
 
 NginxServer::NginxServer(Options options) : options_(std::move(options)) {}
@@ -392,8 +389,7 @@ NginxServer::~NginxServer() {
 }
 
 std::string NginxServer::binary_path() {
-  const char* configured = std::getenv("NETHTTP_NGINX");
-  return configured != nullptr && *configured != '\0' ? configured : "/usr/sbin/nginx";
+  return program_path("NETHTTP_NGINX", "/usr/sbin/nginx");
 }
 
 std::string NginxServer::authority() const {
@@ -429,25 +425,22 @@ std::string NginxServer::https_url(std::string_view path) const {
   prefix_ = make_scratch_dir(kPrefixStem, "nginx.pid", &error);
   if (prefix_.empty()) return ::testing::AssertionFailure() << error;
   if (options_.unix_socket) unix_socket_path_ = prefix_ + "/nginx.sock";
-  if (::testing::AssertionResult written = write_prefix(); !written) {
-    remove_prefix();
-    return written;
-  }
+  ::testing::AssertionResult started = write_prefix();
+  if (started) started = start_in_prefix(binary);
+  if (!started) remove_prefix();  // a failed start leaves nothing behind
+  return started;
+}
 
+::testing::AssertionResult NginxServer::start_in_prefix(const std::string& binary) {
   for (int attempt = 1;; ++attempt) {
+    std::string error;
     const std::optional<std::uint16_t> port = pick_free_port(&error);
-    if (!port) {
-      remove_prefix();
-      return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
-    }
+    if (!port) return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
     port_ = *port;
     tls_port_ = 0;
     while (options_.tls && (tls_port_ == 0 || tls_port_ == port_)) {
       const std::optional<std::uint16_t> tls_port = pick_free_port(&error);
-      if (!tls_port) {
-        remove_prefix();
-        return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
-      }
+      if (!tls_port) return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
       tls_port_ = *tls_port;
     }
     own_connections_ = 0;
@@ -457,14 +450,8 @@ std::string NginxServer::https_url(std::string_view path) const {
     for (const char* stale : {"/error.log", "/nginx.stderr", "/nginx.sock", "/nginx.pid"}) {
       fs::remove(prefix_ + stale, ignored);
     }
-    if (!write_file(prefix_ + "/nginx.conf", config(), &error)) {
-      remove_prefix();
-      return ::testing::AssertionFailure() << error;
-    }
-    if (::testing::AssertionResult spawned = spawn(binary); !spawned) {
-      remove_prefix();
-      return spawned;
-    }
+    if (!write_file(prefix_ + "/nginx.conf", config(), &error)) return ::testing::AssertionFailure() << error;
+    if (::testing::AssertionResult spawned = spawn(binary); !spawned) return spawned;
     const ChildProcess::Ready waited = nginx_.wait_until_ready(
         Clock::now() + kStartTimeout, kProbeInterval, [this](std::chrono::milliseconds left) {
           return query_stub_status(left, &last_probe_error_).has_value();
@@ -482,13 +469,10 @@ std::string NginxServer::https_url(std::string_view path) const {
     } else {
       failure << "nginx did not answer GET /stub_status on " << authority() << " within "
               << kStartTimeout.count() << " s";
-      nginx_.stop();
     }
-    failure << " (" << binary << ", prefix " << prefix_ << ", attempt " << attempt << ")\n"
-            << why << "nginx.conf:\n"
-            << file_contents(prefix_ + "/nginx.conf");
-    remove_prefix();
-    return failure;
+    return failure << " (" << binary << ", prefix " << prefix_ << ", attempt " << attempt << ")\n"
+                   << why << "nginx.conf:\n"
+                   << file_contents(prefix_ + "/nginx.conf");
   }
 }
 

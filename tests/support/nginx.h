@@ -229,6 +229,10 @@ class RawSocket {
 /// and the blank line.
 [[nodiscard]] std::string get_request(std::string_view path, std::string_view fields = {});
 
+/// The value of the "name: value" line of a /request body (see the top of
+/// this file), "<none>" when the body has no such line.
+[[nodiscard]] std::string line_value(std::string_view body, std::string_view name);
+
 class NginxServer {
  public:
   using Options = NginxOptions;
@@ -305,6 +309,10 @@ class NginxServer {
 
  private:
   [[nodiscard]] ::testing::AssertionResult write_prefix();
+  /// start() once the prefix is written: picks the ports, writes nginx.conf,
+  /// runs nginx and waits for it, retrying with other ports. Leaves the
+  /// prefix for start() to remove when it fails.
+  [[nodiscard]] ::testing::AssertionResult start_in_prefix(const std::string& binary);
   [[nodiscard]] std::string config() const;
   [[nodiscard]] ::testing::AssertionResult spawn(const std::string& binary);
   [[nodiscard]] std::optional<StubStatus> query_stub_status(std::chrono::milliseconds timeout,

@@ -50,4 +50,14 @@ class ScopedEnv {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
+/// What `action()` returns when run with `name` set to `value`; the
+/// variable is restored after it, e.g. a harness's start() with its program
+/// variable pointing at a missing binary.
+template <typename Action>
+auto with_env(const std::string& name, const std::string& value, Action&& action) {
+  ScopedEnv env;
+  env.set(name, value);
+  return std::forward<Action>(action)();
+}
+
 }  // namespace nethttp::testing

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -20,6 +21,25 @@ inline sockaddr_in loopback_address(std::uint16_t port = 0) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(port);
   return address;
+}
+
+/// A TCP socket (close-on-exec) bound to 127.0.0.1 on a port the kernel
+/// chose, not listening yet, and that port in *port. -1 with errno set when
+/// socket(), bind() or getsockname() fails; the caller closes it.
+inline int bind_loopback(std::uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in address = loopback_address();
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    const int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  *port = ntohs(address.sin_port);
+  return fd;
 }
 
 /// Writes all of `bytes` to a blocking socket; false if the peer is gone.

@@ -5,23 +5,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <initializer_list>
-#include <iterator>
 #include <memory>
-#include <system_error>
 #include <utility>
-
-#include <gtest/gtest.h>
-
-#include "support/socket_io.h"
 
 namespace nethttp::testing {
 namespace {
@@ -47,15 +39,6 @@ constexpr std::uint8_t kAddressTypeNotSupported = 8;
 /// Relay buffer per direction.
 constexpr std::size_t kRelayBufferBytes = std::size_t{16} * 1024;
 
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-void signal_eventfd(int fd) {
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);
-}
-
 /// Closes on destruction.
 class OwnedFd {
  public:
@@ -77,14 +60,13 @@ class Peer {
  public:
   Peer(int fd, int stop_fd) : fd_(fd), stop_fd_(stop_fd) {}
 
-  /// Waits for `events`; false when stopping, or after `timeout_ms` (-1: none).
-  [[nodiscard]] bool wait(short events, int timeout_ms = -1) const {
+  /// Waits for `events`; false when stopping (or when poll() fails).
+  [[nodiscard]] bool wait(short events) const {
     for (;;) {
       std::array<pollfd, 2> fds{{{fd_, events, 0}, {stop_fd_, POLLIN, 0}}};
-      const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+      const int n = ::poll(fds.data(), fds.size(), -1);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || fds[1].revents != 0) return false;
-      return true;
+      return n > 0 && fds[1].revents == 0;
     }
   }
 
@@ -128,18 +110,6 @@ class Peer {
       }
     }
     return true;
-  }
-
-  /// Discards input until the client closes or the server stops.
-  void wait_for_close() const {
-    std::array<char, 512> buf{};
-    for (;;) {
-      const ssize_t r = ::recv(fd_, buf.data(), buf.size(), 0);
-      if (r == 0) return;
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;
-      if (r < 0 && !wait(POLLIN)) return;
-    }
   }
 
   [[nodiscard]] int fd() const { return fd_; }
@@ -263,45 +233,21 @@ void relay(const Peer& client, const Peer& upstream, int stop_fd) {
 
 }  // namespace
 
-Socks5Server::Socks5Server(Socks5ServerOptions options) : options_(std::move(options)) {
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (stop_fd_ < 0) throw_errno("eventfd");
-  try {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw_errno("socket");
-    const int yes = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    sockaddr_in addr = loopback_address();
-    if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-      throw_errno("bind 127.0.0.1:0");
-    }
-    if (::listen(listen_fd_, SOMAXCONN) != 0) throw_errno("listen");
-    socklen_t len = sizeof addr;
-    if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno("getsockname");
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { run_acceptor(); });
-  } catch (...) {
-    if (listen_fd_ >= 0) ::close(listen_fd_);
-    ::close(stop_fd_);
-    throw;
-  }
-}
+Socks5Server::Socks5Server(Socks5ServerOptions options)
+    : options_(std::move(options)), loop_([this](std::size_t connection_index, ServerSocket& client_socket) {
+        serve(connection_index, client_socket);
+      }) {}
 
 Socks5Server::~Socks5Server() {
   stop();
 }
 
 std::string Socks5Server::host_port() const {
-  return "127.0.0.1:" + std::to_string(port_);
+  return "127.0.0.1:" + std::to_string(port());
 }
 
 std::string Socks5Server::url(std::string_view scheme) const {
   return std::string(scheme) + "://" + host_port();
-}
-
-std::size_t Socks5Server::connections_accepted() const {
-  const std::lock_guard lock(mu_);
-  return accepted_;
 }
 
 std::vector<Socks5Connect> Socks5Server::connects() const {
@@ -315,66 +261,7 @@ bool Socks5Server::wait_for_connects(std::size_t n, std::chrono::milliseconds ti
 }
 
 void Socks5Server::stop() {
-  {
-    const std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  signal_eventfd(stop_fd_);
-  if (acceptor_.joinable()) acceptor_.join();
-  std::list<Conn> conns;
-  {
-    const std::lock_guard lock(mu_);
-    conns.splice(conns.end(), conns_);
-  }
-  for (Conn& c : conns) {
-    if (c.thread.joinable()) c.thread.join();
-  }
-  ::close(listen_fd_);
-  ::close(stop_fd_);
-  listen_fd_ = -1;
-  stop_fd_ = -1;
-}
-
-void Socks5Server::run_acceptor() {
-  for (;;) {
-    std::array<pollfd, 2> fds{{{stop_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}}};
-    const int n = ::poll(fds.data(), fds.size(), -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ADD_FAILURE() << "SOCKS5 test server: poll: " << std::strerror(errno);
-      return;
-    }
-    if (fds[0].revents != 0) return;
-    reap_finished();
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) continue;  // EAGAIN, or the client gave up already
-    const int yes = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    const std::lock_guard lock(mu_);
-    Conn& conn = conns_.emplace_back();
-    const std::size_t index = accepted_++;
-    conn.thread = std::thread([this, c = &conn, index, fd] {
-      serve(index, fd);
-      ::close(fd);
-      const std::lock_guard done(mu_);
-      c->finished = true;
-    });
-    changed_.notify_all();
-  }
-}
-
-void Socks5Server::reap_finished() {
-  std::list<Conn> done;
-  {
-    const std::lock_guard lock(mu_);
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      auto next = std::next(it);
-      if (it->finished) done.splice(done.end(), conns_, it);
-      it = next;
-    }
-  }
-  for (Conn& c : done) c.thread.join();
+  loop_.stop();
 }
 
 void Socks5Server::record(Socks5Connect connect) {
@@ -383,8 +270,9 @@ void Socks5Server::record(Socks5Connect connect) {
   changed_.notify_all();
 }
 
-void Socks5Server::serve(std::size_t connection_index, int client_fd) {
-  const Peer client(client_fd, stop_fd_);
+void Socks5Server::serve(std::size_t connection_index, ServerSocket& client_socket) {
+  const int stop_fd = client_socket.stop_fd();
+  const Peer client(client_socket.fd(), stop_fd);
   Socks5Connect seen;
   seen.connection_index = connection_index;
 
@@ -396,7 +284,7 @@ void Socks5Server::serve(std::size_t connection_index, int client_fd) {
   for (const char m : methods) seen.methods_offered.push_back(static_cast<std::uint8_t>(m));
   if (options_.fault == Socks5Fault::close_after_greeting) return;
   if (options_.fault == Socks5Fault::stall_after_greeting) {
-    client.wait_for_close();
+    client_socket.wait_for_close();
     return;
   }
   const std::uint8_t wanted = options_.credentials ? kUserPass : kNoAuth;
@@ -460,21 +348,21 @@ void Socks5Server::serve(std::size_t connection_index, int client_fd) {
   }
   if (options_.fault == Socks5Fault::close_after_connect) return;
   if (options_.fault == Socks5Fault::stall_after_connect) {
-    client.wait_for_close();
+    client_socket.wait_for_close();
     return;
   }
   if (options_.refuse_with != 0) {
     (void)client.write_all(failure_reply(options_.refuse_with));
     return;
   }
-  const auto [upstream_fd, code] = connect_upstream(host, port, stop_fd_);
+  const auto [upstream_fd, code] = connect_upstream(host, port, stop_fd);
   if (upstream_fd < 0) {
     (void)client.write_all(failure_reply(code));
     return;
   }
   const OwnedFd owned(upstream_fd);
   if (!client.write_all(success_reply(upstream_fd))) return;
-  relay(client, Peer(upstream_fd, stop_fd_), stop_fd_);
+  relay(client, Peer(upstream_fd, stop_fd), stop_fd);
 }
 
 }  // namespace nethttp::testing

@@ -11,29 +11,29 @@
 //   EXPECT_EQ(proxy.connects().at(0).target, "127.0.0.1:" + std::to_string(server.port()));
 //
 // Written independently of the library's SOCKS5 client (src/net/socks5.cc),
-// which it exists to test. It does not use detail::AcceptLoop: that hands its
-// callback a ServerSocket, which reads HTTP only and does not expose its fd,
-// and a proxy needs raw bytes and a second socket.
+// which it exists to test. It listens and accepts with detail::AcceptLoop
+// (test_server.h), as TestServer does, and speaks SOCKS5 on the raw fd of
+// each accepted ServerSocket.
 //
-// Threads: one acceptor thread and one thread per accepted connection. Every
-// blocking wait (reads, writes, connecting to the target, relaying) also polls
-// the server's stop eventfd, so stop() and the destructor return promptly
-// even while a client keeps a tunnel open; after them no thread or fd of the
-// server is left.
+// Threads: AcceptLoop's acceptor thread and one thread per accepted
+// connection. Every blocking wait (reads, writes, connecting to the target,
+// relaying) also polls the server's stop eventfd, so stop() and the
+// destructor return promptly even while a client keeps a tunnel open; after
+// them no thread or fd of the server is left.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
+
+#include "support/test_server.h"
 
 namespace nethttp::testing {
 
@@ -109,13 +109,13 @@ class Socks5Server {
   Socks5Server(const Socks5Server&) = delete;
   Socks5Server& operator=(const Socks5Server&) = delete;
 
-  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::uint16_t port() const { return loop_.port(); }
   /// "127.0.0.1:PORT", as a client names the proxy.
   [[nodiscard]] std::string host_port() const;
   /// "<scheme>://127.0.0.1:PORT", e.g. for a proxy setting.
   [[nodiscard]] std::string url(std::string_view scheme = "socks5") const;
 
-  [[nodiscard]] std::size_t connections_accepted() const;
+  [[nodiscard]] std::size_t connections_accepted() const { return loop_.connections_accepted(); }
   /// Copies of every CONNECT request received so far, in order.
   [[nodiscard]] std::vector<Socks5Connect> connects() const;
   /// Blocks until `n` CONNECT requests are recorded; false after `timeout`.
@@ -126,29 +126,17 @@ class Socks5Server {
   void stop();
 
  private:
-  struct Conn {
-    bool finished = false;  ///< guarded by mu_; the thread is about to exit
-    std::thread thread;     ///< serves one client (and closes its fd); joined by reap_finished() or stop()
-  };
-
-  void run_acceptor();
-  void reap_finished();
-  void serve(std::size_t connection_index, int client);
+  /// One client's connection, on its own thread, until it ends or the server stops.
+  void serve(std::size_t connection_index, ServerSocket& client_socket);
   void record(Socks5Connect connect);
 
   const Socks5ServerOptions options_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;  ///< eventfd, readable once stop() began
-  std::uint16_t port_ = 0;
 
-  mutable std::mutex mu_;  // guards the following fields
+  mutable std::mutex mu_;  // guards connects_
   mutable std::condition_variable changed_;
-  std::list<Conn> conns_;
-  std::size_t accepted_ = 0;
   std::vector<Socks5Connect> connects_;
-  bool stopping_ = false;
 
-  std::thread acceptor_;  ///< started last in the constructor
+  detail::AcceptLoop loop_;  ///< last: its threads call serve(), which uses the members above
 };
 
 }  // namespace nethttp::testing

@@ -5,7 +5,8 @@
 // request with its connection and exchange index (OkHttp's MockWebServer).
 // The building blocks below it (ServerRequest, ServerSocket, AcceptLoop,
 // RequestLog) are shared with ScriptedServer (scripted_server.h), the server
-// for faults that real servers do not produce.
+// for faults that real servers do not produce; AcceptLoop and ServerSocket
+// also with Socks5Server (socks5_server.h).
 //
 // Everything here is independent of the library's codec on purpose: a test
 // server must not share the parser it is used to test.
@@ -133,6 +134,12 @@ class ServerSocket {
   void close_gracefully(std::chrono::milliseconds drain);
 
   [[nodiscard]] bool is_open() const { return fd_ >= 0; }
+  /// The socket itself, for a server that speaks something other than HTTP
+  /// on it (Socks5Server); it stays owned by this ServerSocket.
+  [[nodiscard]] int fd() const { return fd_; }
+  /// The server's stop eventfd, readable once the server is stopping: for
+  /// waits of such a server's own.
+  [[nodiscard]] int stop_fd() const { return stop_fd_; }
 
  private:
   IoStatus wait_ready(short events, std::optional<Clock::time_point> deadline);
@@ -151,7 +158,8 @@ class ServerSocket {
 namespace detail {
 
 /// The listening sockets, acceptor thread and per-connection threads shared
-/// by TestServer and ScriptedServer. Thread-safe; stop() is idempotent.
+/// by TestServer, ScriptedServer and Socks5Server. Thread-safe; stop() is
+/// idempotent.
 class AcceptLoop {
  public:
   /// Runs on the connection's own thread; the socket is closed after it returns.

@@ -5,12 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 #include "support/nginx.h"  // RawSocket
@@ -72,14 +69,6 @@ bool config_word(std::string_view word) {
   });
 }
 
-bool write_file(const std::string& path, const std::string& content, std::string* error) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) *error = "cannot write " + path;
-  return static_cast<bool>(out);
-}
-
 }  // namespace
 
 TinyproxyServer::TinyproxyServer(Options options) : options_(std::move(options)) {}
@@ -89,8 +78,7 @@ TinyproxyServer::~TinyproxyServer() {
 }
 
 std::string TinyproxyServer::binary_path() {
-  const char* configured = std::getenv("NETHTTP_TINYPROXY");
-  return configured != nullptr && *configured != '\0' ? configured : "/usr/bin/tinyproxy";
+  return program_path("NETHTTP_TINYPROXY", "/usr/bin/tinyproxy");
 }
 
 std::string TinyproxyServer::authority() const {
@@ -131,13 +119,16 @@ std::string TinyproxyServer::proxy_authorization() const {
   std::string error;
   dir_ = make_scratch_dir(kDirStem, "tinyproxy.pid", &error);
   if (dir_.empty()) return ::testing::AssertionFailure() << error;
+  ::testing::AssertionResult started = start_in_dir(binary);
+  if (!started) remove_dir();  // a failed start leaves nothing behind
+  return started;
+}
 
+::testing::AssertionResult TinyproxyServer::start_in_dir(const std::string& binary) {
   for (int attempt = 1;; ++attempt) {
+    std::string error;
     const std::optional<std::uint16_t> port = pick_free_port(&error);
-    if (!port) {
-      remove_dir();
-      return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
-    }
+    if (!port) return ::testing::AssertionFailure() << "no free port on 127.0.0.1: " << error;
     port_ = *port;
     last_probe_error_.clear();
     std::error_code ignored;
@@ -145,7 +136,6 @@ std::string TinyproxyServer::proxy_authorization() const {
       fs::remove(dir_ + stale, ignored);
     }
     if (!write_file(dir_ + "/tinyproxy.conf", config(), &error)) {
-      remove_dir();
       return ::testing::AssertionFailure() << error;
     }
     ChildSpec spec;
@@ -154,10 +144,7 @@ std::string TinyproxyServer::proxy_authorization() const {
     spec.output_path = dir_ + "/tinyproxy.out";
     spec.stop_signal = SIGTERM;
     spec.stop_timeout = kStopTimeout;
-    if (::testing::AssertionResult spawned = tinyproxy_.spawn(std::move(spec)); !spawned) {
-      remove_dir();
-      return spawned;
-    }
+    if (::testing::AssertionResult spawned = tinyproxy_.spawn(std::move(spec)); !spawned) return spawned;
     const ChildProcess::Ready waited = tinyproxy_.wait_until_ready(
         Clock::now() + kStartTimeout, kProbeInterval,
         [this](std::chrono::milliseconds left) { return probe(std::min(left, kProbeTimeout)); });
@@ -172,13 +159,10 @@ std::string TinyproxyServer::proxy_authorization() const {
       failure << "tinyproxy " << tinyproxy_.exit_description() << " while starting";
     } else {
       failure << "tinyproxy did not answer on " << authority() << " within " << kStartTimeout.count() << " s";
-      tinyproxy_.stop();
     }
-    failure << " (" << binary << ", directory " << dir_ << ", attempt " << attempt << ")\n"
-            << diagnostics() << "tinyproxy.conf:\n"
-            << file_contents(dir_ + "/tinyproxy.conf");
-    remove_dir();
-    return failure;
+    return failure << " (" << binary << ", directory " << dir_ << ", attempt " << attempt << ")\n"
+                   << diagnostics() << "tinyproxy.conf:\n"
+                   << file_contents(dir_ + "/tinyproxy.conf");
   }
 }
 

@@ -138,6 +138,10 @@ class TinyproxyServer {
   [[nodiscard]] std::vector<std::string> requests() const;
 
  private:
+  /// start() once the directory is made: picks a port, writes the
+  /// configuration, runs tinyproxy and waits for it, retrying with another
+  /// port. Leaves the directory for start() to remove when it fails.
+  [[nodiscard]] ::testing::AssertionResult start_in_dir(const std::string& binary);
   [[nodiscard]] std::string config() const;
   [[nodiscard]] bool probe(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string diagnostics() const;

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -72,13 +70,6 @@ std::string openssl_config(const std::string& dir) {
          "commonName = supplied\n";
 }
 
-bool write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  return static_cast<bool>(out);
-}
-
 std::string command_line(const std::vector<std::string>& argv) {
   std::string line;
   for (const std::string& arg : argv) {
@@ -102,8 +93,7 @@ const TestPki& TestPki::shared() {
 }
 
 std::string TestPki::binary_path() {
-  const char* configured = std::getenv("NETHTTP_OPENSSL");
-  return configured != nullptr && *configured != '\0' ? configured : "/usr/bin/openssl";
+  return program_path("NETHTTP_OPENSSL", "/usr/bin/openssl");
 }
 
 ::testing::AssertionResult TestPki::ok() const {
@@ -144,10 +134,14 @@ std::string TestPki::binary_path() {
 ::testing::AssertionResult TestPki::make_all(const std::string& openssl) {
   const std::string& d = dir_;
   const std::string config = d + "/openssl.cnf";
-  if (!write_file(d + "/" + std::string(kPidFile), std::to_string(::getpid()) + "\n") ||
-      !write_file(config, openssl_config(d)) || !write_file(d + "/ca-index.txt", "") ||
-      !write_file(d + "/ca-serial", "1000\n") || ::mkdir((d + "/ca-issued").c_str(), 0700) != 0) {
-    return ::testing::AssertionFailure() << "TestPki: cannot write the openssl files in " << d;
+  std::string error;
+  if (!write_file(d + "/" + std::string(kPidFile), std::to_string(::getpid()) + "\n", &error) ||
+      !write_file(config, openssl_config(d), &error) || !write_file(d + "/ca-index.txt", "", &error) ||
+      !write_file(d + "/ca-serial", "1000\n", &error)) {
+    return ::testing::AssertionFailure() << "TestPki: " << error;
+  }
+  if (::mkdir((d + "/ca-issued").c_str(), 0700) != 0) {
+    return ::testing::AssertionFailure() << "TestPki: " << errno_text("mkdir " + d + "/ca-issued");
   }
   const std::vector<std::string> new_key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc"};
 

@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,15 +30,6 @@ std::optional<RawResponse> round_trip(RawSocket& socket, const std::string& requ
   std::optional<RawResponse> response = socket.read_response(head);
   if (!response) ADD_FAILURE() << socket.error();
   return response;
-}
-
-/// The value of the "name: value" line of a /request body ("<none>" if missing).
-std::string line_value(const std::string& body, const std::string& name) {
-  const std::string lines = "\n" + body;
-  const std::size_t at = lines.find("\n" + name + ": ");
-  if (at == std::string::npos) return "<none>";
-  const std::size_t begin = at + name.size() + 3;
-  return lines.substr(begin, lines.find('\n', begin) - begin);
 }
 
 /// GET `path` on a new TCP connection.
@@ -338,12 +328,8 @@ TEST(NginxServer, StartFailsWithTheErrorLogAndLeavesNothingWhenTheConfigIsBad) {
 
 TEST(NginxServer, StartFailsSayingToRunTestShWhenNginxIsMissing) {
   NginxServer server;
-  ::testing::AssertionResult started = ::testing::AssertionSuccess();
-  {
-    ScopedEnv env;
-    env.set("NETHTTP_NGINX", "/nonexistent/nginx");
-    started = server.start();
-  }
+  const ::testing::AssertionResult started =
+      with_env("NETHTTP_NGINX", "/nonexistent/nginx", [&] { return server.start(); });
   ASSERT_FALSE(started);
   EXPECT_NE(std::string(started.message()).find("scripts/test.sh"), std::string::npos) << started.message();
   EXPECT_EQ(server.prefix(), "");

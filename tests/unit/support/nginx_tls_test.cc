@@ -1,16 +1,11 @@
 // The nginx harness's TLS listener (NginxOptions::tls, tests/support/nginx.h)
 // with the throw-away PKI (tests/support/tls_certs.h), driven by a minimal
-// OpenSSL client of this file's own (not the library under test): the
+// OpenSSL client (tls_client.h; not the library under test): the
 // verdicts a TLS client must reach against it — trusted, unknown CA,
 // expired, wrong name, protocol refused — and that sessions resume.
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,173 +14,10 @@
 
 #include "support/nginx.h"
 #include "support/tls_certs.h"
+#include "unit/support/tls_client.h"
 
 namespace nethttp::testing {
 namespace {
-
-struct SessionFree {
-  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
-};
-using SessionPtr = std::unique_ptr<SSL_SESSION, SessionFree>;
-struct CtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-
-/// How the test client connects.
-struct ClientSetup {
-  /// Trusted CA file; "" verifies nothing.
-  std::string ca_file;
-  /// SNI; "" sends none.
-  std::string server_name = "localhost";
-  /// DNS name or IP address the certificate must match; "" checks none.
-  std::string verify_host;
-  std::string verify_ip;
-  /// TLS1_VERSION...; 0 leaves OpenSSL's default.
-  int min_version = 0;
-  int max_version = 0;
-  /// OpenSSL cipher list (TLS 1.2 and below); "" leaves the default.
-  std::string ciphers;
-  /// Client certificate and key files; "" sends none.
-  std::string cert;
-  std::string key;
-  /// A session to resume.
-  SSL_SESSION* session = nullptr;
-};
-
-/// What one connection gave.
-struct Outcome {
-  bool handshake = false;  ///< the handshake completed (and verification passed)
-  long verify_result = X509_V_OK;
-  std::string error;     ///< OpenSSL's error queue when something failed
-  std::string protocol;  ///< "TLSv1.3"...
-  bool reused = false;   ///< the handshake resumed `session`
-  int status = 0;        ///< of the HTTP response
-  std::string head;      ///< its status line and fields
-  std::string body;
-  SessionPtr session;  ///< to resume on the next connection
-};
-
-std::string openssl_errors() {
-  std::string text;
-  unsigned long code = 0;
-  while ((code = ERR_get_error()) != 0) {
-    char line[256];
-    ERR_error_string_n(code, line, sizeof line);
-    if (!text.empty()) text += "; ";
-    text += line;
-  }
-  return text.empty() ? "(no OpenSSL error)" : text;
-}
-
-/// Connects to 127.0.0.1:port with TLS, sends "GET path" with Connection:
-/// close and reads the response to the end.
-Outcome tls_get(std::uint16_t port, const ClientSetup& setup, const std::string& path = "/request") {
-  Outcome out;
-  ERR_clear_error();
-  const std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) {
-    out.error = openssl_errors();
-    return out;
-  }
-  if (setup.min_version != 0) SSL_CTX_set_min_proto_version(ctx.get(), setup.min_version);
-  if (setup.max_version != 0) SSL_CTX_set_max_proto_version(ctx.get(), setup.max_version);
-  if (!setup.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), setup.ciphers.c_str()) != 1) {
-    out.error = "cipher list: " + openssl_errors();
-    return out;
-  }
-  if (!setup.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), setup.ca_file.c_str(), nullptr) != 1) {
-      out.error = "CA file: " + openssl_errors();
-      return out;
-    }
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  }
-  if (!setup.cert.empty() &&
-      (SSL_CTX_use_certificate_file(ctx.get(), setup.cert.c_str(), SSL_FILETYPE_PEM) != 1 ||
-       SSL_CTX_use_PrivateKey_file(ctx.get(), setup.key.c_str(), SSL_FILETYPE_PEM) != 1)) {
-    out.error = "client certificate: " + openssl_errors();
-    return out;
-  }
-
-  RawSocket socket = RawSocket::connect_tcp(port);
-  if (!socket.ok()) {
-    out.error = socket.error();
-    return out;
-  }
-  const timeval timeout{5, 0};
-  ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(socket.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-
-  const std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  SSL_set_fd(ssl.get(), socket.fd());
-  if (!setup.server_name.empty()) {
-    // SSL_set_tlsext_host_name() without its macro's C cast.
-    SSL_ctrl(ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(setup.server_name.c_str()));
-  }
-  if (!setup.verify_host.empty()) SSL_set1_host(ssl.get(), setup.verify_host.c_str());
-  if (!setup.verify_ip.empty())
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), setup.verify_ip.c_str());
-  static constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_set_alpn_protos(ssl.get(), kAlpn, sizeof kAlpn);
-  if (setup.session != nullptr) SSL_set_session(ssl.get(), setup.session);
-
-  if (SSL_connect(ssl.get()) != 1) {
-    out.verify_result = SSL_get_verify_result(ssl.get());
-    out.error = openssl_errors();
-    return out;
-  }
-  out.handshake = true;
-  out.verify_result = SSL_get_verify_result(ssl.get());
-  out.protocol = SSL_get_version(ssl.get());
-  out.reused = SSL_session_reused(ssl.get()) == 1;
-
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  if (SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) !=
-      static_cast<int>(request.size())) {
-    out.error = "write: " + openssl_errors();
-    return out;
-  }
-  std::string response;
-  char buffer[16384];
-  for (;;) {
-    const int n = SSL_read(ssl.get(), buffer, sizeof buffer);
-    if (n <= 0) break;  // close_notify, EOF, or the timeout
-    response.append(buffer, static_cast<std::size_t>(n));
-  }
-  // Read after the response, so TLS 1.3's NewSessionTicket has arrived.
-  out.session.reset(SSL_get1_session(ssl.get()));
-  SSL_shutdown(ssl.get());
-  const std::size_t head_end = response.find("\r\n\r\n");
-  if (response.rfind("HTTP/1.1 ", 0) != 0 || head_end == std::string::npos) {
-    out.error = "not an HTTP response: " + response.substr(0, 200);
-    return out;
-  }
-  out.status = std::stoi(response.substr(9, 3));
-  out.head = response.substr(0, head_end + 2);
-  out.body = response.substr(head_end + 4);
-  return out;
-}
-
-/// The value of the "name: value" line of a /request body ("<none>" if missing).
-std::string line_value(const std::string& body, const std::string& name) {
-  const std::string lines = "\n" + body;
-  const std::size_t at = lines.find("\n" + name + ": ");
-  if (at == std::string::npos) return "<none>";
-  const std::size_t begin = at + name.size() + 3;
-  return lines.substr(begin, lines.find('\n', begin) - begin);
-}
-
-/// Verifies localhost against the shared test CA.
-ClientSetup trusting(const std::string& ca_file) {
-  ClientSetup setup;
-  setup.ca_file = ca_file;
-  setup.verify_host = "localhost";
-  return setup;
-}
 
 NginxOptions tls_options(const std::string& cert, const std::string& key) {
   NginxOptions options;
@@ -204,12 +36,12 @@ TEST(NginxTls, ServesTheSameLocationsOverTlsAndKeepsThePlainListener) {
   EXPECT_EQ(server.https_url("/small"), "https://127.0.0.1:" + std::to_string(server.tls_port()) + "/small");
   EXPECT_EQ(server.tls_authority(), "127.0.0.1:" + std::to_string(server.tls_port()));
 
-  const Outcome small = tls_get(server.tls_port(), trusting(pki.ca_cert()), "/small");
+  const TlsOutcome small = tls_get(server.tls_port(), trusting(pki.ca_cert()), "/small");
   ASSERT_TRUE(small.handshake) << small.error;
   EXPECT_EQ(small.status, 200);
   EXPECT_EQ(small.body, kSmallBody);
 
-  const Outcome request = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome request = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   ASSERT_TRUE(request.handshake) << request.error;
   EXPECT_EQ(request.status, 200);
   EXPECT_EQ(line_value(request.body, "method"), "GET");
@@ -247,7 +79,7 @@ TEST(NginxTls, RedirectLocationSaysHttpsAndTheTlsPort) {
   NginxServer server(tls_options(pki.server_cert(), pki.server_key()));
   ASSERT_TRUE(server.start());
   for (const std::string path : {"/redirect", "/redirect/307"}) {
-    const Outcome redirect = tls_get(server.tls_port(), trusting(pki.ca_cert()), path);
+    const TlsOutcome redirect = tls_get(server.tls_port(), trusting(pki.ca_cert()), path);
     ASSERT_TRUE(redirect.handshake) << redirect.error;
     EXPECT_EQ(redirect.status, path == "/redirect" ? 302 : 307);
     // The host from the Host field ("localhost" in the test client's
@@ -264,16 +96,16 @@ TEST(NginxTls, VerifiesByNameAndByAddressWithTheTestCa) {
   ASSERT_TRUE(pki.ok());
   NginxServer server(tls_options(pki.server_cert(), pki.server_key()));
   ASSERT_TRUE(server.start());
-  ClientSetup by_ip;
+  TlsClientSetup by_ip;
   by_ip.ca_file = pki.ca_cert();
   by_ip.server_name = "";  // no SNI for an address, as clients do
   by_ip.verify_ip = "127.0.0.1";
-  const Outcome outcome = tls_get(server.tls_port(), by_ip);
+  const TlsOutcome outcome = tls_get(server.tls_port(), by_ip);
   ASSERT_TRUE(outcome.handshake) << outcome.error;
   EXPECT_EQ(outcome.verify_result, X509_V_OK);
   EXPECT_EQ(line_value(outcome.body, "tls-server-name"), "");
 
-  const Outcome by_name = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome by_name = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   ASSERT_TRUE(by_name.handshake) << by_name.error;
   EXPECT_EQ(by_name.verify_result, X509_V_OK);
 }
@@ -283,7 +115,7 @@ TEST(NginxTls, AClientTrustingTheOtherCaFailsWithAnUnknownIssuer) {
   ASSERT_TRUE(pki.ok());
   NginxServer server(tls_options(pki.server_cert(), pki.server_key()));
   ASSERT_TRUE(server.start());
-  const Outcome outcome = tls_get(server.tls_port(), trusting(pki.other_ca_cert()));
+  const TlsOutcome outcome = tls_get(server.tls_port(), trusting(pki.other_ca_cert()));
   EXPECT_FALSE(outcome.handshake);
   EXPECT_EQ(outcome.verify_result, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
       << X509_verify_cert_error_string(outcome.verify_result);
@@ -295,12 +127,12 @@ TEST(NginxTls, AnExpiredCertificateFailsAsExpired) {
   ASSERT_TRUE(pki.ok());
   NginxServer server(tls_options(pki.expired_cert(), pki.expired_key()));
   ASSERT_TRUE(server.start());
-  const Outcome outcome = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome outcome = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   EXPECT_FALSE(outcome.handshake);
   EXPECT_EQ(outcome.verify_result, X509_V_ERR_CERT_HAS_EXPIRED)
       << X509_verify_cert_error_string(outcome.verify_result);
   // Without verification the same server completes the handshake.
-  const Outcome unverified = tls_get(server.tls_port(), ClientSetup{});
+  const TlsOutcome unverified = tls_get(server.tls_port(), TlsClientSetup{});
   EXPECT_TRUE(unverified.handshake) << unverified.error;
   EXPECT_EQ(unverified.status, 200);
 }
@@ -310,22 +142,22 @@ TEST(NginxTls, AWrongNameCertificateFailsAsAMismatchByNameAndByAddress) {
   ASSERT_TRUE(pki.ok());
   NginxServer server(tls_options(pki.wrong_name_cert(), pki.wrong_name_key()));
   ASSERT_TRUE(server.start());
-  const Outcome by_name = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome by_name = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   EXPECT_FALSE(by_name.handshake);
   EXPECT_EQ(by_name.verify_result, X509_V_ERR_HOSTNAME_MISMATCH)
       << X509_verify_cert_error_string(by_name.verify_result);
 
-  ClientSetup by_ip;
+  TlsClientSetup by_ip;
   by_ip.ca_file = pki.ca_cert();
   by_ip.verify_ip = "127.0.0.1";
-  const Outcome by_address = tls_get(server.tls_port(), by_ip);
+  const TlsOutcome by_address = tls_get(server.tls_port(), by_ip);
   EXPECT_FALSE(by_address.handshake);
   EXPECT_EQ(by_address.verify_result, X509_V_ERR_IP_ADDRESS_MISMATCH)
       << X509_verify_cert_error_string(by_address.verify_result);
 
-  ClientSetup right_name = trusting(pki.ca_cert());
+  TlsClientSetup right_name = trusting(pki.ca_cert());
   right_name.verify_host = "wrong.example";
-  const Outcome ok = tls_get(server.tls_port(), right_name);
+  const TlsOutcome ok = tls_get(server.tls_port(), right_name);
   EXPECT_TRUE(ok.handshake) << ok.error;
 }
 
@@ -337,21 +169,21 @@ TEST(NginxTls, ProtocolsOptionLimitsWhatAClientMayNegotiate) {
   options.tls->ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
   NginxServer server(options);
   ASSERT_TRUE(server.start());
-  const Outcome any = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome any = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   ASSERT_TRUE(any.handshake) << any.error;
   EXPECT_EQ(any.protocol, "TLSv1.2");
   EXPECT_EQ(line_value(any.body, "tls-protocol"), "TLSv1.2");
   EXPECT_EQ(line_value(any.body, "tls-cipher"), "ECDHE-ECDSA-AES128-GCM-SHA256");
 
-  ClientSetup tls13_only = trusting(pki.ca_cert());
+  TlsClientSetup tls13_only = trusting(pki.ca_cert());
   tls13_only.min_version = TLS1_3_VERSION;
-  const Outcome refused = tls_get(server.tls_port(), tls13_only);
+  const TlsOutcome refused = tls_get(server.tls_port(), tls13_only);
   EXPECT_FALSE(refused.handshake);
   EXPECT_NE(refused.error.find("alert protocol version"), std::string::npos) << refused.error;
 
-  ClientSetup other_cipher = trusting(pki.ca_cert());
+  TlsClientSetup other_cipher = trusting(pki.ca_cert());
   other_cipher.ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384";
-  const Outcome no_cipher = tls_get(server.tls_port(), other_cipher);
+  const TlsOutcome no_cipher = tls_get(server.tls_port(), other_cipher);
   EXPECT_FALSE(no_cipher.handshake);
   EXPECT_NE(no_cipher.error.find("handshake failure"), std::string::npos) << no_cipher.error;
 }
@@ -366,11 +198,11 @@ TEST(NginxTls, Tls10OnlyServerAcceptsTls10AndRefusesTls11AndLater) {
   ASSERT_TRUE(server.start());
 
   // What `openssl s_client -tls1 -cipher DEFAULT@SECLEVEL=0` does.
-  ClientSetup legacy = trusting(pki.ca_cert());
+  TlsClientSetup legacy = trusting(pki.ca_cert());
   legacy.min_version = TLS1_VERSION;
   legacy.max_version = TLS1_VERSION;
   legacy.ciphers = "DEFAULT@SECLEVEL=0";
-  const Outcome tls10 = tls_get(server.tls_port(), legacy);
+  const TlsOutcome tls10 = tls_get(server.tls_port(), legacy);
   ASSERT_TRUE(tls10.handshake) << tls10.error;
   EXPECT_EQ(tls10.protocol, "TLSv1");
   EXPECT_EQ(tls10.status, 200);
@@ -383,11 +215,11 @@ TEST(NginxTls, Tls10OnlyServerAcceptsTls10AndRefusesTls11AndLater) {
       {TLS1_1_VERSION, 0}, {TLS1_2_VERSION, 0}, {TLS1_3_VERSION, 0}, {TLS1_2_VERSION, TLS1_2_VERSION}};
   for (const auto& [min_version, max_version] : refused_ranges) {
     SCOPED_TRACE("client versions " + std::to_string(min_version) + " to " + std::to_string(max_version));
-    ClientSetup modern = trusting(pki.ca_cert());
+    TlsClientSetup modern = trusting(pki.ca_cert());
     modern.min_version = min_version;
     modern.max_version = max_version;
     modern.ciphers = "DEFAULT@SECLEVEL=0";
-    const Outcome refused = tls_get(server.tls_port(), modern);
+    const TlsOutcome refused = tls_get(server.tls_port(), modern);
     EXPECT_FALSE(refused.handshake) << refused.protocol;
     EXPECT_TRUE(refused.error.find("alert protocol version") != std::string::npos ||
                 refused.error.find("unsupported protocol") != std::string::npos)
@@ -396,9 +228,9 @@ TEST(NginxTls, Tls10OnlyServerAcceptsTls10AndRefusesTls11AndLater) {
 
   // OpenSSL 3's default security level refuses TLS 1.0's SHA-1 signatures on
   // the client side too: a client must lower it to connect.
-  ClientSetup default_level = trusting(pki.ca_cert());
+  TlsClientSetup default_level = trusting(pki.ca_cert());
   default_level.min_version = TLS1_VERSION;
-  const Outcome refused = tls_get(server.tls_port(), default_level);
+  const TlsOutcome refused = tls_get(server.tls_port(), default_level);
   EXPECT_FALSE(refused.handshake) << refused.protocol;
   EXPECT_NE(refused.error.find("legacy sigalg disallowed or unsupported"), std::string::npos)
       << refused.error;
@@ -411,9 +243,9 @@ TEST(NginxTls, ASecondConnectionResumesTheFirstsSession) {
   ASSERT_TRUE(server.start());
   for (const int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
     SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
-    ClientSetup setup = trusting(pki.ca_cert());
+    TlsClientSetup setup = trusting(pki.ca_cert());
     setup.max_version = version;
-    const Outcome first = tls_get(server.tls_port(), setup);
+    const TlsOutcome first = tls_get(server.tls_port(), setup);
     ASSERT_TRUE(first.handshake) << first.error;
     EXPECT_FALSE(first.reused);
     EXPECT_EQ(line_value(first.body, "tls-session-reused"), ".");
@@ -421,7 +253,7 @@ TEST(NginxTls, ASecondConnectionResumesTheFirstsSession) {
     EXPECT_EQ(SSL_SESSION_is_resumable(first.session.get()), 1);
 
     setup.session = first.session.get();
-    const Outcome second = tls_get(server.tls_port(), setup);
+    const TlsOutcome second = tls_get(server.tls_port(), setup);
     ASSERT_TRUE(second.handshake) << second.error;
     EXPECT_TRUE(second.reused);
     EXPECT_EQ(line_value(second.body, "tls-session-reused"), "r");
@@ -438,12 +270,12 @@ TEST(NginxTls, WithoutSessionResumptionEveryHandshakeIsFull) {
   ASSERT_TRUE(server.start());
   for (const int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
     SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
-    ClientSetup setup = trusting(pki.ca_cert());
+    TlsClientSetup setup = trusting(pki.ca_cert());
     setup.max_version = version;
-    const Outcome first = tls_get(server.tls_port(), setup);
+    const TlsOutcome first = tls_get(server.tls_port(), setup);
     ASSERT_TRUE(first.handshake) << first.error;
     setup.session = first.session.get();
-    const Outcome second = tls_get(server.tls_port(), setup);
+    const TlsOutcome second = tls_get(server.tls_port(), setup);
     ASSERT_TRUE(second.handshake) << second.error;
     EXPECT_FALSE(second.reused);
     EXPECT_EQ(line_value(second.body, "tls-session-reused"), ".");
@@ -458,26 +290,26 @@ TEST(NginxTls, ARequiredClientCertificateIsCheckedAndAMissingOneGets400) {
   NginxServer server(options);
   ASSERT_TRUE(server.start());
 
-  ClientSetup with_cert = trusting(pki.ca_cert());
+  TlsClientSetup with_cert = trusting(pki.ca_cert());
   with_cert.cert = pki.client_cert();
   with_cert.key = pki.client_key();
-  const Outcome ok = tls_get(server.tls_port(), with_cert);
+  const TlsOutcome ok = tls_get(server.tls_port(), with_cert);
   ASSERT_TRUE(ok.handshake) << ok.error;
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(line_value(ok.body, "tls-client-verify"), "SUCCESS");
   EXPECT_EQ(line_value(ok.body, "tls-client-subject"), TestPki::kClientSubject);
 
   // nginx completes the handshake and answers 400 at the HTTP level.
-  const Outcome without = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome without = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   ASSERT_TRUE(without.handshake) << without.error;
   EXPECT_EQ(without.status, 400);
   EXPECT_NE(without.body.find("No required SSL certificate was sent"), std::string::npos) << without.body;
 
   // A certificate the client CA did not sign: 400 as well.
-  ClientSetup foreign = trusting(pki.ca_cert());
+  TlsClientSetup foreign = trusting(pki.ca_cert());
   foreign.cert = pki.other_ca_cert();
   foreign.key = pki.other_ca_key();
-  const Outcome rejected = tls_get(server.tls_port(), foreign);
+  const TlsOutcome rejected = tls_get(server.tls_port(), foreign);
   ASSERT_TRUE(rejected.handshake) << rejected.error;
   EXPECT_EQ(rejected.status, 400);
   EXPECT_NE(rejected.body.find("The SSL certificate error"), std::string::npos) << rejected.body;
@@ -491,15 +323,15 @@ TEST(NginxTls, AnOptionalClientCertificateMayBeLeftOut) {
   options.tls->require_client_cert = false;
   NginxServer server(options);
   ASSERT_TRUE(server.start());
-  const Outcome without = tls_get(server.tls_port(), trusting(pki.ca_cert()));
+  const TlsOutcome without = tls_get(server.tls_port(), trusting(pki.ca_cert()));
   ASSERT_TRUE(without.handshake) << without.error;
   EXPECT_EQ(without.status, 200);
   EXPECT_EQ(line_value(without.body, "tls-client-verify"), "NONE");
 
-  ClientSetup with_cert = trusting(pki.ca_cert());
+  TlsClientSetup with_cert = trusting(pki.ca_cert());
   with_cert.cert = pki.client_cert();
   with_cert.key = pki.client_key();
-  const Outcome with = tls_get(server.tls_port(), with_cert);
+  const TlsOutcome with = tls_get(server.tls_port(), with_cert);
   ASSERT_TRUE(with.handshake) << with.error;
   EXPECT_EQ(line_value(with.body, "tls-client-verify"), "SUCCESS");
 }

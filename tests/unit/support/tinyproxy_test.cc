@@ -1,20 +1,15 @@
 // The tinyproxy harness (tests/support/tinyproxy.h), driven by raw sockets
-// (and, through a CONNECT tunnel, a minimal OpenSSL client), not by the
-// library under test: it starts a real tinyproxy, forwards absolute-form
-// requests, tunnels TLS to nginx, asks for credentials when told to, reports
-// unreachable targets as 5xx, logs what it was asked, and leaves nothing.
+// (and, through a CONNECT tunnel, the minimal OpenSSL client of
+// tls_client.h), not by the library under test: it starts a real tinyproxy,
+// forwards absolute-form requests, tunnels TLS to nginx, asks for
+// credentials when told to, reports unreachable targets as 5xx, logs what it
+// was asked, and leaves nothing.
 #include "support/tinyproxy.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -24,6 +19,7 @@
 #include "support/scoped_env.h"
 #include "support/test_server.h"
 #include "support/tls_certs.h"
+#include "unit/support/tls_client.h"
 
 namespace nethttp::testing {
 namespace {
@@ -53,56 +49,6 @@ std::optional<RawResponse> ask(const TinyproxyServer& proxy, const std::string& 
   std::optional<RawResponse> response = socket.read_response(request.rfind("CONNECT ", 0) == 0);
   if (!response) ADD_FAILURE() << socket.error();
   if (keep != nullptr) *keep = std::move(socket);
-  return response;
-}
-
-/// The value of the "name: value" line of nginx's /request body ("<none>" if missing).
-std::string line_value(const std::string& body, const std::string& name) {
-  const std::string lines = "\n" + body;
-  const std::size_t at = lines.find("\n" + name + ": ");
-  if (at == std::string::npos) return "<none>";
-  const std::size_t begin = at + name.size() + 3;
-  return lines.substr(begin, lines.find('\n', begin) - begin);
-}
-
-struct CtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-
-/// A TLS handshake over `fd` (a tunnel) verifying "localhost" against
-/// `ca_file`, then GET /request with Connection: close; the whole response,
-/// or "" and a test failure.
-std::string tls_get_request(int fd, const std::string& ca_file) {
-  const std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx || SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
-    ADD_FAILURE() << "SSL_CTX setup failed";
-    return {};
-  }
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  const std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  SSL_set_fd(ssl.get(), fd);
-  SSL_set1_host(ssl.get(), "localhost");
-  if (SSL_connect(ssl.get()) != 1) {
-    char error[256];
-    ERR_error_string_n(ERR_get_error(), error, sizeof error);
-    ADD_FAILURE() << "TLS handshake through the tunnel failed: " << error;
-    return {};
-  }
-  const std::string request = "GET /request HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  if (SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) !=
-      static_cast<int>(request.size())) {
-    ADD_FAILURE() << "SSL_write failed";
-    return {};
-  }
-  std::string response;
-  char buffer[16384];
-  for (int n = 0; (n = SSL_read(ssl.get(), buffer, sizeof buffer)) > 0;) {
-    response.append(buffer, static_cast<std::size_t>(n));
-  }
-  SSL_shutdown(ssl.get());
   return response;
 }
 
@@ -159,14 +105,12 @@ TEST(TinyproxyServer, ConnectTunnelsTlsToNginxsTlsPort) {
   ASSERT_TRUE(established);
   EXPECT_EQ(established->status_line, "HTTP/1.0 200 Connection established");
   EXPECT_EQ(established->field("Proxy-agent"), "tinyproxy/1.11.1");
-  const timeval timeout{5, 0};
-  ::setsockopt(tunnel.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 
-  const std::string response = tls_get_request(tunnel.fd(), pki.ca_cert());
-  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
-  const std::string body = response.substr(response.find("\r\n\r\n") + 4);
-  EXPECT_EQ(line_value(body, "tls-protocol"), "TLSv1.3") << body;
-  EXPECT_EQ(line_value(body, "uri"), "/request");
+  const TlsOutcome response = tls_get_through(tunnel.fd(), trusting(pki.ca_cert()));
+  EXPECT_TRUE(response.handshake) << "TLS handshake through the tunnel failed: " << response.error;
+  EXPECT_EQ(response.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response.head << response.error;
+  EXPECT_EQ(line_value(response.body, "tls-protocol"), "TLSv1.3") << response.body;
+  EXPECT_EQ(line_value(response.body, "uri"), "/request");
   EXPECT_EQ(proxy.requests(),
             std::vector<std::string>{"CONNECT 127.0.0.1:" + std::to_string(nginx.tls_port()) + " HTTP/1.1"});
 }
@@ -304,12 +248,8 @@ TEST(TinyproxyServer, StartRefusesCredentialsTinyproxyCannotParse) {
 
 TEST(TinyproxyServer, StartFailsSayingToRunTestShWhenTinyproxyIsMissing) {
   TinyproxyServer proxy;
-  ::testing::AssertionResult started = ::testing::AssertionSuccess();
-  {
-    ScopedEnv env;
-    env.set("NETHTTP_TINYPROXY", "/nonexistent/tinyproxy");
-    started = proxy.start();
-  }
+  const ::testing::AssertionResult started =
+      with_env("NETHTTP_TINYPROXY", "/nonexistent/tinyproxy", [&] { return proxy.start(); });
   ASSERT_FALSE(started);
   EXPECT_NE(std::string(started.message()).find("scripts/test.sh"), std::string::npos) << started.message();
   EXPECT_EQ(proxy.dir(), "");

@@ -215,9 +215,7 @@ TEST(TestPki, AnInstanceOfItsOwnHasItsOwnCaAndRemovesItsDirectory) {
 
 /// Runs generate() with $NETHTTP_OPENSSL set to `binary`, restoring it after.
 ::testing::AssertionResult generate_with(TestPki& pki, const char* binary) {
-  ScopedEnv env;
-  env.set("NETHTTP_OPENSSL", binary);
-  return pki.generate();
+  return with_env("NETHTTP_OPENSSL", binary, [&] { return pki.generate(); });
 }
 
 TEST(TestPki, FailureSaysToRunTestShWhenOpensslIsMissing) {
