@@ -12,12 +12,15 @@
 #include "nethttp/transport.h"
 #include "support/test_server.h"
 
+// glibc's own allocator, under the names glibc gives it.
+// NOLINTBEGIN(bugprone-reserved-identifier,readability-identifier-naming)
 extern "C" {
 void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_calloc(std::size_t nmemb, std::size_t size);
 void* __libc_realloc(void* ptr, std::size_t size);
 void __libc_free(void* ptr);
 }
+// NOLINTEND(bugprone-reserved-identifier,readability-identifier-naming)
 
 namespace {
 thread_local std::uint64_t allocations_on_this_thread = 0;
@@ -28,9 +31,9 @@ void* malloc(std::size_t size) {
   ++allocations_on_this_thread;
   return __libc_malloc(size);
 }
-void* calloc(std::size_t count, std::size_t size) {
+void* calloc(std::size_t nmemb, std::size_t size) {
   ++allocations_on_this_thread;
-  return __libc_calloc(count, size);
+  return __libc_calloc(nmemb, size);
 }
 void* realloc(void* ptr, std::size_t size) {
   ++allocations_on_this_thread;
@@ -46,18 +49,6 @@ namespace {
 
 constexpr int kRequests = 1000;
 
-/// Allocations per call of `request_once` after a warm-up (the first
-/// requests dial, grow buffers and fill per-thread caches).
-template <class F>
-double allocations_per_request(F&& request_once) {
-  for (int i = 0; i < 100; ++i) request_once();
-  const std::uint64_t before = allocations_on_this_thread;
-  for (int i = 0; i < kRequests; ++i) request_once();
-  const double per_request = static_cast<double>(allocations_on_this_thread - before) / kRequests;
-  std::printf("[ measure  ] %.2f heap allocations per request\n", per_request);
-  return per_request;
-}
-
 /// Reads a body to its end with a buffer that does not allocate.
 void drain(Response& response) {
   char buf[256];
@@ -68,6 +59,24 @@ void drain(Response& response) {
   }
 }
 
+/// Allocations per request `send` makes (and its response drained), after
+/// a warm-up (the first requests dial, grow buffers and fill per-thread
+/// caches).
+template <class Send>
+double allocations_per_request(Send&& send) {
+  const auto request_once = [&] {
+    Result<Response> response = send();
+    ASSERT_TRUE(response) << response.error().message();
+    drain(*response);
+  };
+  for (int i = 0; i < 100; ++i) request_once();
+  const std::uint64_t before = allocations_on_this_thread;
+  for (int i = 0; i < kRequests; ++i) request_once();
+  const double per_request = static_cast<double>(allocations_on_this_thread - before) / kRequests;
+  std::printf("[ measure  ] %.2f heap allocations per request\n", per_request);
+  return per_request;
+}
+
 // The response's header list, and its body reader: the two objects handed
 // to the caller that outlive the connection's own (recycled) buffers.
 TEST(Allocations, ATransportRoundTripOnAReusedConnectionAllocatesOnlyWhatTheResponseOwns) {
@@ -76,11 +85,7 @@ TEST(Allocations, ATransportRoundTripOnAReusedConnectionAllocatesOnlyWhatTheResp
   auto request = std::make_shared<Request>();
   request->url = *Url::parse(server.url() + "/");
   const std::shared_ptr<const Request> shared = request;
-  const double per_request = allocations_per_request([&] {
-    Result<Response> response = transport.round_trip(shared);
-    ASSERT_TRUE(response) << response.error().message();
-    drain(*response);
-  });
+  const double per_request = allocations_per_request([&] { return transport.round_trip(shared); });
   EXPECT_EQ(transport.stats().dials, 1u);
   EXPECT_LE(per_request, 2.0);
 }
@@ -92,11 +97,7 @@ TEST(Allocations, AClientGetOnAReusedConnectionAllocatesFourTimes) {
   Client client;
   Request prototype;
   prototype.url = *Url::parse(server.url() + "/");
-  const double per_request = allocations_per_request([&] {
-    Result<Response> response = client.send(prototype);
-    ASSERT_TRUE(response) << response.error().message();
-    drain(*response);
-  });
+  const double per_request = allocations_per_request([&] { return client.send(prototype); });
   EXPECT_LE(per_request, 4.0);
 }
 

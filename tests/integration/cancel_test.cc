@@ -36,7 +36,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::Gate;
 using testing::GatedDialer;
-using testing::kSafetyDeadline;
 using testing::kWait;
 using testing::LeakCheckedTest;
 using testing::PatternSource;
@@ -44,6 +43,7 @@ using testing::Script;
 using testing::ScriptedServer;
 using testing::UnansweredListener;
 using testing::wait_for;
+using testing::with_safety_deadline;
 
 /// Bound on a cancellation's latency in these tests: far above what it
 /// takes (docs/BENCHMARKS.md has the measured figures), far below a hang.
@@ -51,6 +51,15 @@ constexpr auto kPrompt = 1s;
 
 /// The body of the upload tests: far more than socket buffers hold.
 constexpr std::uint64_t kUploadBytes = std::uint64_t{64} << 20;
+
+/// Answers with a head announcing 100 bytes and 7 of them, then sends
+/// nothing more until the client closes.
+Script partial_body_then_stall() {
+  return Script()
+      .expect_request()
+      .send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+      .stall_until_closed();
+}
 
 /// What a cancelled call returned, and how long after the stop request.
 template <class R>
@@ -109,10 +118,16 @@ class Waiter {
 
 class ClientCancel : public LeakCheckedTest {
  protected:
-  Client& make_client(TransportOptions options = {}) {
+  /// A client over the test's transport (which the fixture owns).
+  Client& make_client(TransportOptions options = {}, ClientOptions policy = {}) {
     client_ = std::make_unique<Client>(
-        std::shared_ptr<Transport>(&make_transport(std::move(options)), [](Transport*) {}));
+        std::shared_ptr<Transport>(&make_transport(std::move(options)), [](Transport*) {}),
+        std::move(policy));
     return *client_;
+  }
+  /// A ScriptedServer: connection i plays scripts[i], later ones answer 200 "ok".
+  ScriptedServer& scripted_server(std::vector<Script> scripts = {}) {
+    return keep_server(std::make_shared<ScriptedServer>(std::move(scripts)));
   }
 
   /// A request with the test's stop token and a safety deadline.
@@ -125,7 +140,7 @@ class ClientCancel : public LeakCheckedTest {
   static Request uncancelable(const std::string& method, const std::string& url, RequestBody body = {}) {
     Result<Request> made = make_request(method, url, std::move(body));
     EXPECT_TRUE(made) << made.error().message();
-    made->deadline = Clock::now() + kSafetyDeadline;
+    with_safety_deadline(*made);
     return *std::move(made);
   }
 
@@ -165,7 +180,7 @@ class ClientCancel : public LeakCheckedTest {
 TEST_F(ClientCancel, WhileWaitingForADialThatDoesNotFinish) {
   // The dial hook stands for a DNS lookup that hangs: getaddrinfo() cannot
   // be interrupted, so the request stops waiting and the dial goes on.
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(std::vector<Script>{}));
+  ScriptedServer& server = scripted_server();
   auto dialer = std::make_shared<GatedDialer>(server.port(), /*hold_dial=*/1);
   TransportOptions options;
   options.dial = GatedDialer::func(dialer);
@@ -205,8 +220,7 @@ TEST_F(ClientCancel, WhileConnecting) {
 }
 
 TEST_F(ClientCancel, WhileWritingABodyTheServerDoesNotRead) {
-  ScriptedServer& server = keep_server(
-      std::make_shared<ScriptedServer>(std::vector<Script>{Script().expect_request_head().sleep(kWait)}));
+  ScriptedServer& server = scripted_server({Script().expect_request_head().sleep(kWait)});
   TransportOptions options;
   options.max_conns_per_host = 1;
   Client& client = make_client(std::move(options));
@@ -225,8 +239,7 @@ TEST_F(ClientCancel, WhileWritingABodyTheServerDoesNotRead) {
 }
 
 TEST_F(ClientCancel, WhileWaitingForTheResponseHead) {
-  ScriptedServer& server = keep_server(
-      std::make_shared<ScriptedServer>(std::vector<Script>{Script().expect_request().stall_until_closed()}));
+  ScriptedServer& server = scripted_server({Script().expect_request().stall_until_closed()});
   TransportOptions options;
   options.max_conns_per_host = 1;
   Client& client = make_client(std::move(options));
@@ -241,11 +254,7 @@ TEST_F(ClientCancel, WhileWaitingForTheResponseHead) {
 }
 
 TEST_F(ClientCancel, WhileReadingTheBody) {
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(
-      std::vector<Script>{Script()
-                              .expect_request()
-                              .send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-                              .stall_until_closed()}));
+  ScriptedServer& server = scripted_server({partial_body_then_stall()});
   TransportOptions options;
   options.max_conns_per_host = 1;
   Client& client = make_client(std::move(options));
@@ -265,11 +274,11 @@ TEST_F(ClientCancel, WhileReadingTheBody) {
 TEST_F(ClientCancel, WhileReadingADecodedBody) {
   // The gzip header and nothing more: the decoder waits for the rest.
   const std::string gzip_header("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(std::vector<Script>{
-      Script()
-          .expect_request()
-          .send("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1000\r\n\r\n" + gzip_header)
-          .stall_until_closed()}));
+  ScriptedServer& server = scripted_server(
+      {Script()
+           .expect_request()
+           .send("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1000\r\n\r\n" + gzip_header)
+           .stall_until_closed()});
   Client& client = make_client();
 
   Result<Response> response = client.send(request("GET", server.url() + "/gz"));
@@ -282,7 +291,7 @@ TEST_F(ClientCancel, WhileReadingADecodedBody) {
 }
 
 TEST_F(ClientCancel, WhileWaitingForAPoolSlot) {
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(std::vector<Script>{}));
+  ScriptedServer& server = scripted_server();
   TransportOptions options;
   options.max_conns_per_host = 1;
   Client& client = make_client(std::move(options));
@@ -320,8 +329,7 @@ TEST_F(ClientCancel, ConnectTimeoutIsATimeoutNamingTheConnectTimeout) {
 }
 
 TEST_F(ClientCancel, ResponseHeaderTimeoutIsATimeoutNamingTheResponseHeaderTimeout) {
-  ScriptedServer& server = keep_server(
-      std::make_shared<ScriptedServer>(std::vector<Script>{Script().expect_request().stall_until_closed()}));
+  ScriptedServer& server = scripted_server({Script().expect_request().stall_until_closed()});
   TransportOptions options;
   options.response_header_timeout = 200ms;
   Client& client = make_client(std::move(options));
@@ -333,14 +341,10 @@ TEST_F(ClientCancel, ResponseHeaderTimeoutIsATimeoutNamingTheResponseHeaderTimeo
 }
 
 TEST_F(ClientCancel, ClientTimeoutIsATimeoutNamingTheClientTimeout) {
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(
-      std::vector<Script>{Script()
-                              .expect_request()
-                              .send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-                              .stall_until_closed()}));
+  ScriptedServer& server = scripted_server({partial_body_then_stall()});
   ClientOptions policy;
   policy.timeout = 200ms;
-  Client client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), policy);
+  Client& client = make_client({}, policy);
   Result<Response> response = client.get(server.url() + "/stall");
   ASSERT_TRUE(response) << response.error().message();
   Result<std::string> body = response->body.read_all();
@@ -355,14 +359,13 @@ TEST_F(ClientCancel, ClientTimeoutIsATimeoutNamingTheClientTimeout) {
 TEST_F(ClientCancel, ClientTimeoutFailsABodyThatTricklesInPastIt) {
   // Every read gets a byte within 20 ms: only a deadline over the whole
   // body (not one per read) stops it.
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(
-      std::vector<Script>{Script()
-                              .expect_request()
-                              .send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-                              .send_slowly(std::string(1000, 'x'), 1, 20ms)}));
+  ScriptedServer& server = scripted_server({Script()
+                                                .expect_request()
+                                                .send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                                                .send_slowly(std::string(1000, 'x'), 1, 20ms)});
   ClientOptions policy;
   policy.timeout = 300ms;
-  Client client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), policy);
+  Client& client = make_client({}, policy);
   const Clock::time_point start = Clock::now();
   Result<Response> response = client.get(server.url() + "/trickle");
   ASSERT_TRUE(response) << response.error().message();
@@ -374,7 +377,7 @@ TEST_F(ClientCancel, ClientTimeoutFailsABodyThatTricklesInPastIt) {
 }
 
 TEST_F(ClientCancel, IdleTimeoutClosesThePooledConnectionAndNeverFailsARequest) {
-  ScriptedServer& server = keep_server(std::make_shared<ScriptedServer>(std::vector<Script>{}));
+  ScriptedServer& server = scripted_server();
   std::atomic<int> idle_closes{0};
   TransportOptions options;
   options.idle_conn_timeout = 100ms;

@@ -1,16 +1,17 @@
 // Black-box tests of `nethttp demo` (shared/design/cli.md): the built binary
 // runs the body-handling experiment against its own in-process server, and
 // its table, its --json numbers and its usage errors are checked.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "integration/cli_output.h"
 #include "support/cli_runner.h"
 
 #ifndef NETHTTP_CLI_PATH
@@ -24,106 +25,30 @@ CliRun run_cli(const std::vector<std::string>& args) {
   return run_program(NETHTTP_CLI_PATH, args);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// ---------------------------------------------------------------------------
-// Reading the --json object. Its layout is the CLI's JsonWriter's (one line,
-// ": " after keys); the modes are the objects that start with "mode".
-
-/// Whether `text` is one line holding one object whose braces and brackets
-/// balance outside strings.
-bool looks_like_one_object(const std::string& text) {
-  if (text.size() < 3 || text.front() != '{' || text.substr(text.size() - 2) != "}\n") return false;
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth < 0) return false;
-    } else if (c == '\n') {
-      return false;
-    }
-    if (depth == 0 && i + 2 < text.size()) return false;  // something after the object
-  }
-  return depth == 0 && !in_string;
-}
-
-/// The text of each mode's object, in order ("a" first), and before them the
-/// top-level members (element 0 of the pair).
+/// The --json object of a run and its five modes, "a" to "e" in order.
 struct DemoJson {
-  std::string top;
-  std::vector<std::string> modes;
+  Json top;
+  JsonArray modes;
 };
 
-DemoJson split_modes(const std::string& text) {
-  constexpr std::string_view kModeStart = "{\"mode\": \"";
-  DemoJson out;
-  std::size_t at = text.find(kModeStart);
-  out.top = text.substr(0, at);
-  while (at != std::string::npos) {
-    const std::size_t next = text.find(kModeStart, at + 1);
-    out.modes.push_back(text.substr(at, next == std::string::npos ? std::string::npos : next - at));
-    at = next;
-  }
-  return out;
-}
-
-/// The whole number of member `key` in `object`; a missing member fails the
-/// test and reads as -1.
-std::int64_t number(const std::string& object, std::string_view key) {
-  const std::string needle = "\"" + std::string(key) + "\": ";
-  const std::size_t at = object.find(needle);
-  if (at == std::string::npos) {
-    ADD_FAILURE() << "no number member \"" << key << "\" in " << object;
-    return -1;
-  }
-  return std::strtoll(object.c_str() + at + needle.size(), nullptr, 10);
-}
-
-/// The string member `key` of `object` (escapes kept as they are).
-std::string string_member(const std::string& object, std::string_view key) {
-  const std::string needle = "\"" + std::string(key) + "\": \"";
-  const std::size_t at = object.find(needle);
-  if (at == std::string::npos) {
-    ADD_FAILURE() << "no string member \"" << key << "\" in " << object;
-    return {};
-  }
-  std::string out;
-  for (std::size_t i = at + needle.size(); i < object.size() && object[i] != '"'; ++i) {
-    if (object[i] == '\\' && i + 1 < object.size()) out += object[i++];
-    out += object[i];
-  }
-  return out;
-}
-
-/// Runs `nethttp demo --json` with `args` and splits its object; a failed
-/// run or a malformed object fails the test.
+/// Runs `nethttp demo --json` with `args` and reads its object; a failed
+/// run, or output that is not one line holding one JSON object, fails the
+/// test.
 DemoJson run_json(std::vector<std::string> args) {
   const std::vector<std::string> command = {"demo", "--json"};
   args.insert(args.begin(), command.begin(), command.end());
   const CliRun run = run_cli(args);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(run.err.empty()) << run.err;
-  EXPECT_TRUE(looks_like_one_object(run.out)) << run.out;
-  DemoJson json = split_modes(run.out);
+  EXPECT_TRUE(!run.out.empty() && run.out.find('\n') == run.out.size() - 1) << "not one line: " << run.out;
+  std::optional<Json> top = JsonReader(run.out).document();
+  EXPECT_TRUE(top && top->is_object()) << run.out;
+  if (!top || !top->is_object()) return {};
+  DemoJson json{*std::move(top), {}};
+  json.modes = json.top["modes"].array();
   EXPECT_EQ(json.modes.size(), 5u) << run.out;
   for (std::size_t i = 0; i < json.modes.size(); ++i) {
-    EXPECT_EQ(string_member(json.modes[i], "mode"), std::string(1, static_cast<char>('a' + i)));
+    EXPECT_EQ(json.modes[i]["mode"].str(), std::string(1, static_cast<char>('a' + i)));
   }
   return json;
 }
@@ -137,15 +62,16 @@ std::string dials_for(std::int64_t dials, std::int64_t requests) {
 /// What holds for every mode: no error, the server accepted what the client
 /// dialed, the descriptors came back to where they were, and the sentence
 /// states the dial count.
-void expect_consistent(const std::string& mode) {
-  SCOPED_TRACE(mode);
-  EXPECT_EQ(number(mode, "errors"), 0);
-  EXPECT_EQ(number(mode, "server_accepted"), number(mode, "dials"));
-  EXPECT_EQ(number(mode, "dials") + number(mode, "reuses"), number(mode, "requests"));
-  EXPECT_GT(number(mode, "fds_before"), 0);
-  EXPECT_EQ(number(mode, "fds_after"), number(mode, "fds_before"));
-  EXPECT_NE(string_member(mode, "summary").find(dials_for(number(mode, "dials"), number(mode, "requests"))),
-            std::string::npos);
+void expect_consistent(const Json& mode) {
+  SCOPED_TRACE("mode " + mode["mode"].str());
+  EXPECT_EQ(mode["errors"].integer(), 0);
+  EXPECT_EQ(mode["server_accepted"].integer(), mode["dials"].integer());
+  EXPECT_EQ(mode["dials"].integer() + mode["reuses"].integer(), mode["requests"].integer());
+  EXPECT_GT(mode["fds_before"].integer(), 0);
+  EXPECT_EQ(mode["fds_after"].integer(), mode["fds_before"].integer());
+  EXPECT_NE(mode["summary"].str().find(dials_for(mode["dials"].integer(), mode["requests"].integer())),
+            std::string::npos)
+      << mode["summary"].str();
 }
 
 // ---------------------------------------------------------------------------
@@ -172,68 +98,69 @@ TEST(DemoCli, DefaultsPrintTheFiveModesWithASentenceEach) {
 TEST(DemoCli, JsonNumbersFollowTheRulesOfEachMode) {
   const DemoJson json = run_json({});
   ASSERT_EQ(json.modes.size(), 5u);
-  EXPECT_EQ(number(json.top, "requests"), 1000);
-  EXPECT_EQ(number(json.top, "body_size"), 4096);
-  EXPECT_EQ(number(json.top, "drain_max_bytes"), 64 * 1024);
-  for (const std::string& mode : json.modes) expect_consistent(mode);
+  EXPECT_EQ(json.top["requests"].integer(), 1000);
+  EXPECT_EQ(json.top["body_size"].integer(), 4096);
+  EXPECT_EQ(json.top["drain_max_bytes"].integer(), 64 * 1024);
+  for (const Json& mode : json.modes) expect_consistent(mode);
 
-  const std::string& a = json.modes[0];
-  const std::string& b = json.modes[1];
-  const std::string& c = json.modes[2];
-  const std::string& d = json.modes[3];
-  const std::string& e = json.modes[4];
+  const Json& a = json.modes[0];
+  const Json& b = json.modes[1];
+  const Json& c = json.modes[2];
+  const Json& d = json.modes[3];
+  const Json& e = json.modes[4];
   // (a) read and closed, (c) read and never closed: one connection for all.
-  for (const std::string* m : {&a, &c}) {
-    EXPECT_EQ(number(*m, "requests"), 1000);
-    EXPECT_EQ(number(*m, "dials"), 1);
-    EXPECT_EQ(number(*m, "reuses"), 999);
+  for (const Json* mode : {&a, &c}) {
+    const Json& m = *mode;
+    EXPECT_EQ(m["requests"].integer(), 1000);
+    EXPECT_EQ(m["dials"].integer(), 1);
+    EXPECT_EQ(m["reuses"].integer(), 999);
     // While the mode ends, the pooled connection is open at both ends.
-    EXPECT_EQ(number(*m, "fds_held"), number(*m, "fds_before") + 2);
+    EXPECT_EQ(m["fds_held"].integer(), m["fds_before"].integer() + 2);
   }
   // (b) closed unread: the 4 KiB rest is drained, the connection reused.
-  EXPECT_EQ(number(b, "requests"), 1000);
-  EXPECT_EQ(number(b, "dials"), 1);
-  EXPECT_EQ(b.find("body_not_drained"), std::string::npos) << b;
-  EXPECT_NE(string_member(b, "summary").find("drains it"), std::string::npos) << b;
+  EXPECT_EQ(b["requests"].integer(), 1000);
+  EXPECT_EQ(b["dials"].integer(), 1);
+  EXPECT_EQ(std::ranges::count(b["closed"].keys(), "body_not_drained"), 0);
+  EXPECT_NE(b["summary"].str().find("drains it"), std::string::npos) << b["summary"].str();
   // (d) held: one connection per held response, two descriptors each here
   // (the client's socket and the in-process server's).
-  const std::int64_t held = number(d, "requests");
-  if (number(json.top, "fd_limit") >= 1024) {
+  const std::int64_t held = d["requests"].integer();
+  if (json.top["fd_limit"].integer() >= 1024) {
     EXPECT_EQ(held, 200);
   } else {
     EXPECT_GE(held, 1);
     EXPECT_LE(held, 200);
   }
-  EXPECT_EQ(number(d, "dials"), held);
-  EXPECT_EQ(number(d, "reuses"), 0);
-  EXPECT_GE(number(d, "fds_held"), number(d, "fds_before") + 2 * held);
+  EXPECT_EQ(d["dials"].integer(), held);
+  EXPECT_EQ(d["reuses"].integer(), 0);
+  EXPECT_GE(d["fds_held"].integer(), d["fds_before"].integer() + 2 * held);
   // (e) no draining, as in Go: every early close costs the connection.
-  EXPECT_EQ(number(e, "requests"), 1000);
-  EXPECT_EQ(number(e, "dials"), 1000);
-  EXPECT_EQ(number(e, "reuses"), 0);
-  EXPECT_EQ(number(e, "body_not_drained"), 1000);
+  EXPECT_EQ(e["requests"].integer(), 1000);
+  EXPECT_EQ(e["dials"].integer(), 1000);
+  EXPECT_EQ(e["reuses"].integer(), 0);
+  EXPECT_EQ(e["closed"]["body_not_drained"].integer(), 1000);
 }
 
 TEST(DemoCli, BodiesTooLargeToDrainCostTheConnectionEvenWithDraining) {
   const DemoJson json = run_json({"--requests", "20", "--body-size", "128k"});
   ASSERT_EQ(json.modes.size(), 5u);
-  EXPECT_EQ(number(json.top, "body_size"), 128 * 1024);
-  for (const std::string& mode : json.modes) expect_consistent(mode);
-  const std::string& b = json.modes[1];
-  EXPECT_EQ(number(b, "dials"), 20);
-  EXPECT_EQ(number(b, "body_not_drained"), 20);
-  EXPECT_NE(string_member(b, "summary").find("could not drain"), std::string::npos) << b;
-  EXPECT_EQ(number(json.modes[0], "dials"), 1);
-  EXPECT_EQ(number(json.modes[2], "dials"), 1);
-  EXPECT_EQ(number(json.modes[3], "dials"), 20);
-  EXPECT_EQ(number(json.modes[4], "dials"), 20);
+  EXPECT_EQ(json.top["body_size"].integer(), 128 * 1024);
+  for (const Json& mode : json.modes) expect_consistent(mode);
+  const Json& b = json.modes[1];
+  EXPECT_EQ(b["dials"].integer(), 20);
+  EXPECT_EQ(b["closed"]["body_not_drained"].integer(), 20);
+  EXPECT_NE(b["summary"].str().find("could not drain"), std::string::npos) << b["summary"].str();
+  EXPECT_EQ(json.modes[0]["dials"].integer(), 1);
+  EXPECT_EQ(json.modes[2]["dials"].integer(), 1);
+  EXPECT_EQ(json.modes[3]["dials"].integer(), 20);
+  EXPECT_EQ(json.modes[4]["dials"].integer(), 20);
 }
 
 TEST(DemoCli, BodySizeTakesBinarySuffixes) {
   for (const auto& [text, bytes] : {std::pair{"1k", 1024}, {"2KiB", 2048}, {"0", 0}, {"100", 100}}) {
     const DemoJson json = run_json({"--requests", "3", "--body-size", text});
-    EXPECT_EQ(number(json.top, "body_size"), bytes) << text;
-    for (const std::string& mode : json.modes) expect_consistent(mode);
+    EXPECT_EQ(json.top["body_size"].integer(), bytes) << text;
+    for (const Json& mode : json.modes) expect_consistent(mode);
   }
 }
 

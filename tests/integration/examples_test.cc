@@ -7,19 +7,14 @@
 // with NETHTTP_BUILD_EXAMPLES off there are none and this file is empty.
 #if defined(NETHTTP_EXAMPLE_SIMPLE_GET_PATH)
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -28,9 +23,10 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/cli_output.h"
+#include "support/child_process.h"  // file_contents
 #include "support/cli_runner.h"
 #include "support/dead_ports.h"
-#include "support/socket_io.h"
 #include "support/test_server.h"
 
 namespace nethttp::testing {
@@ -49,13 +45,6 @@ CliRun run_example(const std::string& program, const std::vector<std::string>& a
 std::string describe(const CliRun& run) {
   return "exit code " + std::to_string(run.exit_code) + "\n--- stdout:\n" + run.out + "--- stderr:\n" +
          run.err;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 /// The number after "name=" in `line`, or nullopt.
@@ -175,11 +164,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // ---------------------------------------------------------------------------
 // simple_get
 
@@ -285,7 +269,7 @@ TEST(Examples, StreamingDownloadSavesTheBodyToAFile) {
   EXPECT_EQ(run.out, "200 OK: " + std::to_string(kBigSize) + " bytes written to " + path + "\n");
   // stderr is a pipe here, not a terminal: no progress bar.
   EXPECT_EQ(run.err, "");
-  const std::string saved = read_file(path);
+  const std::string saved = file_contents(path);
   EXPECT_EQ(saved.size(), kBigSize);
   EXPECT_TRUE(saved == server.big()) << "the saved file differs from the body sent";
 }

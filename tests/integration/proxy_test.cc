@@ -138,8 +138,7 @@ TEST_F(Proxy, ThroughSocks5BothSchemesWithAndWithoutCredentials) {
 
   Socks5Server& guarded =
       keep_server(std::make_shared<Socks5Server>(Socks5ServerOptions::requiring("u", "p")));
-  const std::string url = guarded.url();
-  Transport& with_credentials = through("socks5://u:p@" + url.substr(url.find("://") + 3));
+  Transport& with_credentials = through("socks5://u:p@" + guarded.host_port());
   EXPECT_EQ(get(with_credentials, https("/small")), "200 hello, world\n");
   ASSERT_EQ(guarded.connects().size(), 1u);
   EXPECT_TRUE(guarded.connects()[0].authenticated);

@@ -172,8 +172,7 @@ TEST_F(Tls, ASecondConnectionResumesTheSession) {
   TransportOptions no_resumption;
   no_resumption.disable_keep_alives = true;
   no_resumption.tls.session_resumption = false;
-  no_resumption.tls.ca_file = pki().ca_cert();
-  Transport& fresh = make_transport(std::move(no_resumption));
+  Transport& fresh = transport_trusting(pki().ca_cert(), std::move(no_resumption));
   EXPECT_EQ(get(fresh, url(server, "localhost", "/small")), "hello, world\n");
   Response again;
   EXPECT_EQ(get(fresh, url(server, "localhost", "/small"), &again), "hello, world\n");
@@ -267,25 +266,27 @@ TEST_F(Tls, AHandshakeThatNeverAnswersEndsAtTheHandshakeTimeoutOrWhenCanceled) {
   TransportOptions options;
   options.tls_handshake_timeout = 200ms;
   Transport& t = transport_trusting(pki().ca_cert(), std::move(options));
-  const std::string url_ = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
-  const std::string got = get(t, url_);
+  const std::string silent_url = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
+  const std::string got = get(t, silent_url);
   EXPECT_EQ(got.rfind("error timeout: ", 0), 0u) << got;
   EXPECT_NE(got.find("TLS handshake timeout (200 ms)"), std::string::npos) << got;
 
   // A request waiting on a handshake stops waiting when canceled.
   std::stop_source stop;
-  Result<Request> request = make_request("GET", url_);
+  Result<Request> request = make_request("GET", silent_url);
   ASSERT_TRUE(request);
   request->cancel = stop.get_token();
+  testing::Gate handshaking;
   std::thread canceller([&] {
-    std::this_thread::sleep_for(50ms);
+    EXPECT_TRUE(handshaking.wait()) << "the handshake never started";
+    std::this_thread::sleep_for(50ms);  // for the request to block on it
     stop.request_stop();
   });
   const auto start = std::chrono::steady_clock::now();
   TransportOptions slow;
   slow.tls_handshake_timeout = 2s;
-  slow.tls.ca_file = pki().ca_cert();
-  Transport& patient = make_transport(std::move(slow));
+  slow.trace.tls_handshake_start = [&](std::string_view) { handshaking.open(); };
+  Transport& patient = transport_trusting(pki().ca_cert(), std::move(slow));
   Result<Response> canceled = patient.round_trip(std::make_shared<const Request>(*std::move(request)));
   canceller.join();
   ASSERT_FALSE(canceled);

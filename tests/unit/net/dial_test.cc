@@ -65,14 +65,12 @@ Address loopback4(std::uint16_t port) {
   return ipv4("127.0.0.1", port);
 }
 
-/// A TCP socket bound to a free loopback port: listening (connects succeed
-/// and wait in its accept queue, never accepted) or not (connects are refused
-/// at once, and the port stays reserved while it lives).
-class LoopbackPort {
+/// A TCP socket listening on a free loopback port: connects succeed and wait
+/// in its accept queue, never accepted, so the only fd a dial leaves in this
+/// process is its own. (A port that refuses is a RefusingPort.)
+class ListeningPort {
  public:
-  enum class Mode { listening, refusing };
-
-  explicit LoopbackPort(Mode mode, int family = AF_INET) {
+  explicit ListeningPort(int family = AF_INET) {
     fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) fail("socket");
     sockaddr_storage ss{};
@@ -88,14 +86,14 @@ class LoopbackPort {
       len = sizeof *in4;
     }
     if (::bind(fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0) fail("bind");
-    if (mode == Mode::listening && ::listen(fd_, 16) != 0) fail("listen");
+    if (::listen(fd_, 16) != 0) fail("listen");
     if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) fail("getsockname");
     port_ = ntohs(family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
                                      : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
   }
-  ~LoopbackPort() { ::close(fd_); }
-  LoopbackPort(const LoopbackPort&) = delete;
-  LoopbackPort& operator=(const LoopbackPort&) = delete;
+  ~ListeningPort() { ::close(fd_); }
+  ListeningPort(const ListeningPort&) = delete;
+  ListeningPort& operator=(const ListeningPort&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
 
@@ -161,6 +159,12 @@ class Dial : public ::testing::Test {
   void mark() { before_ = open_fds(); }
   /// The fds opened since mark() and still open.
   [[nodiscard]] FdSnapshot opened() const { return opened_since(before_, open_fds()); }
+  /// No fd opened since mark() is still open.
+  [[nodiscard]] ::testing::AssertionResult all_closed() const {
+    const FdSnapshot left = opened();
+    if (left.empty()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << describe(left);
+  }
 
  private:
   FdSnapshot before_;
@@ -206,7 +210,7 @@ TEST(MakeAddress, WritesIPv6InBrackets) {
 
 TEST_F(Dial, AnUnansweredFirstAddressIsOvertakenByTheNextAfterTheAttemptDelay) {
   const UnansweredListener unanswered;
-  const LoopbackPort good(LoopbackPort::Mode::listening);
+  const ListeningPort good;
   const std::vector<Address> addresses = {loopback4(unanswered.port()), loopback4(good.port())};
   EventLog log;
   mark();
@@ -238,12 +242,12 @@ TEST_F(Dial, AnUnansweredFirstAddressIsOvertakenByTheNextAfterTheAttemptDelay) {
   EXPECT_EQ(int_option(fd->get(), SOL_SOCKET, SO_KEEPALIVE), 1);
   EXPECT_EQ(int_option(fd->get(), IPPROTO_TCP, TCP_KEEPIDLE), 15);
   fd->reset();
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST_F(Dial, ARefusedAddressStartsTheNextAtOnce) {
-  const LoopbackPort refused(LoopbackPort::Mode::refusing);
-  const LoopbackPort good(LoopbackPort::Mode::listening);
+  const RefusingPort refused;
+  const ListeningPort good;
   const std::vector<Address> addresses = {loopback4(refused.port()), loopback4(good.port())};
   EventLog log;
   mark();
@@ -265,12 +269,12 @@ TEST_F(Dial, ARefusedAddressStartsTheNextAtOnce) {
   EXPECT_EQ(log.lines,
             (std::vector<std::string>{"start " + r, "done " + r + " connect", "start " + g, "done " + g}));
   fd->reset();
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST_F(Dial, EveryAddressRefusedIsAConnectErrorNamingTheLast) {
-  const LoopbackPort first(LoopbackPort::Mode::refusing);
-  const LoopbackPort second(LoopbackPort::Mode::refusing);
+  const RefusingPort first;
+  const RefusingPort second;
   const std::vector<Address> addresses = {loopback4(first.port()), loopback4(second.port())};
   EventLog log;
   mark();
@@ -283,7 +287,7 @@ TEST_F(Dial, EveryAddressRefusedIsAConnectErrorNamingTheLast) {
             "connect 127.0.0.1:" + std::to_string(second.port()) + ": Connection refused");
   EXPECT_EQ(fd.error().sys_errno(), ECONNREFUSED);
   EXPECT_EQ(log.lines.size(), 4u);
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST_F(Dial, EveryAddressUnansweredTimesOutAtTheDeadline) {
@@ -307,12 +311,12 @@ TEST_F(Dial, EveryAddressUnansweredTimesOutAtTheDeadline) {
   const std::string b = addresses[1].text;
   EXPECT_EQ(log.lines, (std::vector<std::string>{"start " + a, "start " + b, "done " + a + " timeout",
                                                  "done " + b + " timeout"}));
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST_F(Dial, ADeadlineBeforeTheAttemptDelayLeavesTheNextAddressUntried) {
   const UnansweredListener unanswered;
-  const LoopbackPort good(LoopbackPort::Mode::listening);
+  const ListeningPort good;
   const std::vector<Address> addresses = {loopback4(unanswered.port()), loopback4(good.port())};
   EventLog log;
   mark();
@@ -324,11 +328,11 @@ TEST_F(Dial, ADeadlineBeforeTheAttemptDelayLeavesTheNextAddressUntried) {
   EXPECT_EQ(fd.error().message(), "connect " + addresses[0].text +
                                       ": no answer before the connect deadline; 1 more address not tried");
   EXPECT_EQ(log.lines.size(), 2u);
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST_F(Dial, ARefusalThenNoAnswerTimesOutNamingBoth) {
-  const LoopbackPort refused(LoopbackPort::Mode::refusing);
+  const RefusingPort refused;
   const UnansweredListener unanswered;
   const std::vector<Address> addresses = {loopback4(refused.port()), loopback4(unanswered.port())};
   mark();
@@ -340,7 +344,7 @@ TEST_F(Dial, ARefusalThenNoAnswerTimesOutNamingBoth) {
   EXPECT_EQ(fd.error().message(), "connect " + addresses[1].text +
                                       ": no answer before the connect deadline; connect " +
                                       addresses[0].text + ": Connection refused");
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 TEST(DialAddresses, NoAddressesIsAConnectError) {
@@ -352,7 +356,7 @@ TEST(DialAddresses, NoAddressesIsAConnectError) {
 // --- dial_tcp: resolution, IPv4 and IPv6 ---
 
 TEST(DialTcp, ConnectsToLocalhostAndReportsEachStep) {
-  const LoopbackPort good(LoopbackPort::Mode::listening);
+  const ListeningPort good;
   EventLog log;
   Result<Fd> fd = net::dial_tcp("localhost", good.port(), Clock::now() + 10s, log.events());
   ASSERT_TRUE(fd) << fd.error().message();
@@ -362,7 +366,7 @@ TEST(DialTcp, ConnectsToLocalhostAndReportsEachStep) {
 }
 
 TEST(DialTcp, ARefusedPortKeepsTheMessageShape) {
-  const LoopbackPort refused(LoopbackPort::Mode::refusing);
+  const RefusingPort refused;
   Result<Fd> fd = net::dial_tcp("127.0.0.1", refused.port(), Clock::now() + 10s, {});
   ASSERT_FALSE(fd);
   EXPECT_EQ(fd.error().kind(), ErrorKind::connect);
@@ -378,7 +382,7 @@ TEST(DialTcp, AnUnresolvableNameIsADnsError) {
 
 TEST(DialTcp, ConnectsOverIPv6Loopback) {
   if (!ipv6_loopback_available()) GTEST_SKIP() << "no IPv6 loopback";
-  const LoopbackPort good(LoopbackPort::Mode::listening, AF_INET6);
+  const ListeningPort good(AF_INET6);
   EventLog log;
   Result<Fd> fd = net::dial_tcp("::1", good.port(), Clock::now() + 10s, log.events());
   ASSERT_TRUE(fd) << fd.error().message();
@@ -391,7 +395,7 @@ TEST(DialTcp, ConnectsOverIPv6Loopback) {
 TEST_F(Dial, FallsBackFromAnUnansweredIPv4AddressToIPv6) {
   if (!ipv6_loopback_available()) GTEST_SKIP() << "no IPv6 loopback";
   const UnansweredListener unanswered;
-  const LoopbackPort good(LoopbackPort::Mode::listening, AF_INET6);
+  const ListeningPort good(AF_INET6);
   const std::vector<Address> addresses = {loopback4(unanswered.port()), ipv6("::1", good.port())};
   EventLog log;
   mark();
@@ -409,7 +413,7 @@ TEST_F(Dial, FallsBackFromAnUnansweredIPv4AddressToIPv6) {
   EXPECT_EQ(peer.ss_family, AF_INET6);
   EXPECT_EQ(log.lines.back(), "done " + addresses[0].text + " canceled");
   fd->reset();
-  EXPECT_TRUE(opened().empty()) << describe(opened());
+  EXPECT_TRUE(all_closed());
 }
 
 // --- dial_unix ---

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -68,16 +69,28 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+/// A connection to `proxy` and what socks5_connect() made of it: on success,
+/// a tunnel to host:port.
+struct Tunnel {
+  Fd fd;
+  Result<void> result;
+};
+
+Tunnel connect_through(const Socks5Server& proxy, const std::string& host, std::uint16_t port,
+                       const std::optional<Socks5Auth>& auth = std::nullopt) {
+  Fd fd = dial_proxy(proxy);
+  Result<void> result = socks5_connect(fd.get(), proxy.host_port(), host, port, auth, safety_deadline());
+  return {std::move(fd), std::move(result)};
+}
+
 // ---------------------------------------------------------------- against Socks5Server
 
 TEST(Socks5Client, TunnelsToTheTargetWithoutAuthentication) {
   TestServer server;
   Socks5Server proxy;
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r = socks5_connect(fd.get(), proxy.host_port(), "127.0.0.1", server.port(), std::nullopt,
-                                        safety_deadline());
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  const std::string response = get_through(fd.get());
+  const Tunnel tunnel = connect_through(proxy, "127.0.0.1", server.port());
+  ASSERT_TRUE(tunnel.result.ok()) << tunnel.result.error().message();
+  const std::string response = get_through(tunnel.fd.get());
   EXPECT_TRUE(starts_with(response, "HTTP/1.1 200 ")) << response;
   EXPECT_EQ(response.substr(response.size() - 2), "ok");
 
@@ -94,11 +107,9 @@ TEST(Socks5Client, TunnelsToTheTargetWithoutAuthentication) {
 TEST(Socks5Client, AuthenticatesWithUsernameAndPasswordWhenTheProxyAsks) {
   TestServer server;
   Socks5Server proxy(Socks5ServerOptions::requiring("alice", "s3cret"));
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r = socks5_connect(fd.get(), proxy.host_port(), "127.0.0.1", server.port(),
-                                        Socks5Auth{"alice", "s3cret"}, safety_deadline());
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_TRUE(starts_with(get_through(fd.get()), "HTTP/1.1 200 "));
+  const Tunnel tunnel = connect_through(proxy, "127.0.0.1", server.port(), Socks5Auth{"alice", "s3cret"});
+  ASSERT_TRUE(tunnel.result.ok()) << tunnel.result.error().message();
+  EXPECT_TRUE(starts_with(get_through(tunnel.fd.get()), "HTTP/1.1 200 "));
   const auto connects = proxy.connects();
   ASSERT_EQ(connects.size(), 1U);
   EXPECT_TRUE(connects[0].authenticated);
@@ -109,20 +120,16 @@ TEST(Socks5Client, AuthenticatesWithUsernameAndPasswordWhenTheProxyAsks) {
 TEST(Socks5Client, OffersCredentialsButGoesOnWithoutWhenTheProxyNeedsNone) {
   TestServer server;
   Socks5Server proxy;
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r = socks5_connect(fd.get(), proxy.host_port(), "127.0.0.1", server.port(),
-                                        Socks5Auth{"alice", "s3cret"}, safety_deadline());
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_TRUE(starts_with(get_through(fd.get()), "HTTP/1.1 200 "));
+  const Tunnel tunnel = connect_through(proxy, "127.0.0.1", server.port(), Socks5Auth{"alice", "s3cret"});
+  ASSERT_TRUE(tunnel.result.ok()) << tunnel.result.error().message();
+  EXPECT_TRUE(starts_with(get_through(tunnel.fd.get()), "HTTP/1.1 200 "));
   ASSERT_EQ(proxy.connects().size(), 1U);
   EXPECT_FALSE(proxy.connects()[0].authenticated);
 }
 
 TEST(Socks5Client, AWrongPasswordIsAProxyErrorAndNothingIsConnected) {
   Socks5Server proxy(Socks5ServerOptions::requiring("alice", "s3cret"));
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r = socks5_connect(fd.get(), proxy.host_port(), "example.com", 80,
-                                        Socks5Auth{"alice", "wrong"}, safety_deadline());
+  const Result<void> r = connect_through(proxy, "example.com", 80, Socks5Auth{"alice", "wrong"}).result;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::proxy);
   EXPECT_EQ(r.error().message(), "SOCKS5 proxy " + proxy.host_port() +
@@ -134,9 +141,7 @@ TEST(Socks5Client, AWrongPasswordIsAProxyErrorAndNothingIsConnected) {
 
 TEST(Socks5Client, NoCredentialsForAProxyThatRequiresThemIsNoAcceptableMethod) {
   Socks5Server proxy(Socks5ServerOptions::requiring("alice", "s3cret"));
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r =
-      socks5_connect(fd.get(), proxy.host_port(), "example.com", 80, std::nullopt, safety_deadline());
+  const Result<void> r = connect_through(proxy, "example.com", 80).result;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::proxy);
   EXPECT_TRUE(starts_with(r.error().message(), "SOCKS5 proxy " + proxy.host_port() +
@@ -146,9 +151,7 @@ TEST(Socks5Client, NoCredentialsForAProxyThatRequiresThemIsNoAcceptableMethod) {
 
 TEST(Socks5Client, ARefusalIsAProxyErrorNamingTheReply) {
   Socks5Server proxy(Socks5ServerOptions::refusing(5));
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r =
-      socks5_connect(fd.get(), proxy.host_port(), "example.com", 443, std::nullopt, safety_deadline());
+  const Result<void> r = connect_through(proxy, "example.com", 443).result;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::proxy);
   EXPECT_EQ(r.error().message(), "SOCKS5 proxy " + proxy.host_port() +
@@ -178,9 +181,7 @@ TEST(Socks5Client, ATargetTheProxyCannotReachIsItsReply) {
   TestServer stopped;
   const std::uint16_t port = stopped.port();
   stopped.stop();  // nothing listens there now
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r =
-      socks5_connect(fd.get(), proxy.host_port(), "127.0.0.1", port, std::nullopt, safety_deadline());
+  const Result<void> r = connect_through(proxy, "127.0.0.1", port).result;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::proxy);
   EXPECT_NE(r.error().message().find("connection refused (reply 5)"), std::string::npos)
@@ -190,11 +191,9 @@ TEST(Socks5Client, ATargetTheProxyCannotReachIsItsReply) {
 TEST(Socks5Client, SendsAHostNameAsADomainNameForTheProxyToResolve) {
   TestServer server;
   Socks5Server proxy;
-  const Fd fd = dial_proxy(proxy);
-  const Result<void> r = socks5_connect(fd.get(), proxy.host_port(), "localhost", server.port(), std::nullopt,
-                                        safety_deadline());
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  EXPECT_TRUE(starts_with(get_through(fd.get()), "HTTP/1.1 200 "));
+  const Tunnel tunnel = connect_through(proxy, "localhost", server.port());
+  ASSERT_TRUE(tunnel.result.ok()) << tunnel.result.error().message();
+  EXPECT_TRUE(starts_with(get_through(tunnel.fd.get()), "HTTP/1.1 200 "));
   ASSERT_EQ(proxy.connects().size(), 1U);
   EXPECT_EQ(proxy.connects()[0].target, "localhost:" + std::to_string(server.port()));
   EXPECT_EQ(proxy.connects()[0].address_type, 3);  // DOMAINNAME
@@ -212,9 +211,7 @@ TEST(Socks5Client, SendsIpLiteralsAsAddresses) {
   };
   for (const auto& [host, expected] : cases) {
     Socks5Server proxy(Socks5ServerOptions::refusing(2));  // only the request matters here
-    const Fd fd = dial_proxy(proxy);
-    const Result<void> r =
-        socks5_connect(fd.get(), proxy.host_port(), std::string(host), 8080, std::nullopt, safety_deadline());
+    const Result<void> r = connect_through(proxy, std::string(host), 8080).result;
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("connect to " + expected.target + ": connection not allowed"),
               std::string::npos)
@@ -368,6 +365,17 @@ struct BrokenProxy {
   std::string_view message;  ///< after "SOCKS5 proxy proxy:1080: "
 };
 
+/// Plays each case's replies and closes; socks5_connect() (with `auth`) fails as the case says.
+void expect_each_fails(std::span<const BrokenProxy> cases, const std::optional<Socks5Auth>& auth) {
+  for (const BrokenProxy& c : cases) {
+    Pair p = socket_pair();
+    const Result<void> r = against(p, c.replies, "example.com", auth, /*close_after=*/true);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.error().kind(), c.kind) << c.what << ": " << r.error().message();
+    EXPECT_EQ(r.error().message(), "SOCKS5 proxy proxy:1080: " + std::string(c.message)) << c.what;
+  }
+}
+
 TEST(Socks5Wire, ValidatesEverythingTheProxySends) {
   const BrokenProxy cases[] = {
       {"a SOCKS4 answer", bytes({4, 0}), ErrorKind::proxy,
@@ -394,13 +402,7 @@ TEST(Socks5Wire, ValidatesEverythingTheProxySends) {
       {"a bound name cut short", greeting_ok() + bytes({5, 0, 0, 3}), ErrorKind::io,
        "connect to example.com:443: connection closed by the proxy after 0 of 1 reply bytes"},
   };
-  for (const BrokenProxy& c : cases) {
-    Pair p = socket_pair();
-    const Result<void> r = against(p, c.replies, "example.com", std::nullopt, /*close_after=*/true);
-    ASSERT_FALSE(r.ok()) << c.what;
-    EXPECT_EQ(r.error().kind(), c.kind) << c.what << ": " << r.error().message();
-    EXPECT_EQ(r.error().message(), "SOCKS5 proxy proxy:1080: " + std::string(c.message)) << c.what;
-  }
+  expect_each_fails(cases, std::nullopt);
 }
 
 TEST(Socks5Wire, ValidatesTheAuthenticationReply) {
@@ -412,14 +414,7 @@ TEST(Socks5Wire, ValidatesTheAuthenticationReply) {
       {"a reply cut short", bytes({5, 2}) + bytes({1}), ErrorKind::io,
        "authentication: connection closed by the proxy after 1 of 2 reply bytes"},
   };
-  for (const BrokenProxy& c : cases) {
-    Pair p = socket_pair();
-    const Result<void> r =
-        against(p, c.replies, "example.com", Socks5Auth{"bob", "pw"}, /*close_after=*/true);
-    ASSERT_FALSE(r.ok()) << c.what;
-    EXPECT_EQ(r.error().kind(), c.kind) << c.what << ": " << r.error().message();
-    EXPECT_EQ(r.error().message(), "SOCKS5 proxy proxy:1080: " + std::string(c.message)) << c.what;
-  }
+  expect_each_fails(cases, Socks5Auth{"bob", "pw"});
 }
 
 TEST(Socks5Wire, RefusesInputsItCannotSendWithoutSendingAnything) {

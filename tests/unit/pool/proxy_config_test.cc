@@ -54,6 +54,22 @@ void check(const std::vector<Case>& cases) {
   }
 }
 
+/// A row of the bypass rules: both proxies set (kHttp, kHttps), so only
+/// NO_PROXY and the URL decide.
+struct BypassCase {
+  std::string_view rule;
+  std::string_view no_proxy;
+  std::string_view url;
+  std::string_view expected;
+};
+
+void check_bypass(const std::vector<BypassCase>& cases) {
+  std::vector<Case> full;
+  full.reserve(cases.size());
+  for (const BypassCase& c : cases) full.push_back({c.rule, kHttp, kHttps, c.no_proxy, c.url, c.expected});
+  check(full);
+}
+
 TEST(ProxyConfig, PicksTheProxyOfTheUrlsScheme) {
   check({
       {"http URL: HTTP_PROXY", kHttp, kHttps, "", "http://example.com/", kViaHttp},
@@ -87,105 +103,104 @@ TEST(ProxyConfig, ReadsProxyValuesAsGoDoes) {
 }
 
 TEST(ProxyConfig, NeverProxiesLocalhostOrLoopbackAddresses) {
-  check({
-      {"localhost", kHttp, kHttps, "", "http://localhost:8080/", "direct"},
-      {"LOCALHOST (hosts are lower-cased)", kHttp, kHttps, "", "https://LocalHost/", "direct"},
-      {"127.0.0.1", kHttp, kHttps, "", "http://127.0.0.1:8080/", "direct"},
-      {"127.0.0.0/8", kHttp, kHttps, "", "https://127.45.6.7/", "direct"},
-      {"::1", kHttp, kHttps, "", "http://[::1]:8080/", "direct"},
-      {"IPv4-mapped loopback", kHttp, kHttps, "", "http://[::ffff:127.0.0.1]/", "direct"},
-      {"a name under localhost is a name", kHttp, kHttps, "", "http://localhost.example.com/", kViaHttp},
-      {"128.0.0.1 is not loopback", kHttp, kHttps, "", "http://128.0.0.1/", kViaHttp},
-      {"::2 is not loopback", kHttp, kHttps, "", "http://[::2]/", kViaHttp},
+  check_bypass({
+      {"localhost", "", "http://localhost:8080/", "direct"},
+      {"LOCALHOST (hosts are lower-cased)", "", "https://LocalHost/", "direct"},
+      {"127.0.0.1", "", "http://127.0.0.1:8080/", "direct"},
+      {"127.0.0.0/8", "", "https://127.45.6.7/", "direct"},
+      {"::1", "", "http://[::1]:8080/", "direct"},
+      {"IPv4-mapped loopback", "", "http://[::ffff:127.0.0.1]/", "direct"},
+      {"a name under localhost is a name", "", "http://localhost.example.com/", kViaHttp},
+      {"128.0.0.1 is not loopback", "", "http://128.0.0.1/", kViaHttp},
+      {"::2 is not loopback", "", "http://[::2]/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyStarMeansNoProxyAtAll) {
-  check({
-      {"*", kHttp, kHttps, "*", "http://example.com/", "direct"},
-      {"* for https", kHttp, kHttps, "*", "https://10.1.2.3:8443/", "direct"},
-      {"* with whitespace", kHttp, kHttps, "  *  ", "http://example.com/", "direct"},
-      {"* among other entries", kHttp, kHttps, "foo.com, *", "http://example.com/", "direct"},
-      {"*x is not a wildcard", kHttp, kHttps, "*x", "http://example.com/", kViaHttp},
+  check_bypass({
+      {"*", "*", "http://example.com/", "direct"},
+      {"* for https", "*", "https://10.1.2.3:8443/", "direct"},
+      {"* with whitespace", "  *  ", "http://example.com/", "direct"},
+      {"* among other entries", "foo.com, *", "http://example.com/", "direct"},
+      {"*x is not a wildcard", "*x", "http://example.com/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyIpAddressesMatchThatAddress) {
-  check({
-      {"IPv4", kHttp, kHttps, "1.2.3.4", "http://1.2.3.4/", "direct"},
-      {"IPv4, any port", kHttp, kHttps, "1.2.3.4", "https://1.2.3.4:8443/", "direct"},
-      {"IPv4, another address", kHttp, kHttps, "1.2.3.4", "http://1.2.3.5/", kViaHttp},
-      {"IPv4 entry, IPv4-mapped URL", kHttp, kHttps, "1.2.3.4", "http://[::ffff:1.2.3.4]/", "direct"},
-      {"IPv6 in brackets", kHttp, kHttps, "[2001:db8::1]", "http://[2001:db8::1]/", "direct"},
-      {"IPv6 bare", kHttp, kHttps, "2001:db8::1", "http://[2001:db8:0::1]/", "direct"},
-      {"IPv6, another address", kHttp, kHttps, "2001:db8::1", "http://[2001:db8::2]/", kViaHttp},
-      {"IPv6 in another spelling", kHttp, kHttps, "2001:DB8:0:0:0:0:0:1", "http://[2001:db8::1]/", "direct"},
-      {"an address entry does not match a name", kHttp, kHttps, "1.2.3.4", "http://1.2.3.4.example/",
-       kViaHttp},
+  check_bypass({
+      {"IPv4", "1.2.3.4", "http://1.2.3.4/", "direct"},
+      {"IPv4, any port", "1.2.3.4", "https://1.2.3.4:8443/", "direct"},
+      {"IPv4, another address", "1.2.3.4", "http://1.2.3.5/", kViaHttp},
+      {"IPv4 entry, IPv4-mapped URL", "1.2.3.4", "http://[::ffff:1.2.3.4]/", "direct"},
+      {"IPv6 in brackets", "[2001:db8::1]", "http://[2001:db8::1]/", "direct"},
+      {"IPv6 bare", "2001:db8::1", "http://[2001:db8:0::1]/", "direct"},
+      {"IPv6, another address", "2001:db8::1", "http://[2001:db8::2]/", kViaHttp},
+      {"IPv6 in another spelling", "2001:DB8:0:0:0:0:0:1", "http://[2001:db8::1]/", "direct"},
+      {"an address entry does not match a name", "1.2.3.4", "http://1.2.3.4.example/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyCidrPrefixesMatchAddressesInside) {
-  check({
-      {"IPv4 /8", kHttp, kHttps, "10.0.0.0/8", "http://10.200.3.4/", "direct"},
-      {"IPv4 /8, outside", kHttp, kHttps, "10.0.0.0/8", "http://11.0.0.1/", kViaHttp},
-      {"IPv4 /8 with host bits set", kHttp, kHttps, "1.2.3.4/8", "http://1.9.9.9/", "direct"},
-      {"IPv4 /32", kHttp, kHttps, "192.168.1.1/32", "http://192.168.1.1/", "direct"},
-      {"IPv4 /32, next address", kHttp, kHttps, "192.168.1.1/32", "http://192.168.1.2/", kViaHttp},
-      {"IPv4 /0", kHttp, kHttps, "0.0.0.0/0", "http://8.8.8.8/", "direct"},
-      {"IPv4 /20, inside", kHttp, kHttps, "172.16.0.0/20", "http://172.16.15.255/", "direct"},
-      {"IPv4 /20, outside", kHttp, kHttps, "172.16.0.0/20", "http://172.16.16.0/", kViaHttp},
-      {"IPv4 prefix, any port", kHttp, kHttps, "10.0.0.0/8", "https://10.0.0.1:8443/", "direct"},
-      {"IPv6 /32", kHttp, kHttps, "2001:db8::/32", "http://[2001:db8:1::5]/", "direct"},
-      {"IPv6 /32, outside", kHttp, kHttps, "2001:db8::/32", "http://[2001:db9::1]/", kViaHttp},
-      {"IPv6 prefix does not match IPv4", kHttp, kHttps, "2001:db8::/32", "http://10.0.0.1/", kViaHttp},
-      {"IPv4 prefix does not match IPv6", kHttp, kHttps, "10.0.0.0/8", "http://[2001:db8::1]/", kViaHttp},
-      {"a prefix does not match a name", kHttp, kHttps, "10.0.0.0/8", "http://example.com/", kViaHttp},
-      {"IPv4 length over 32 is ignored", kHttp, kHttps, "10.0.0.0/33", "http://10.0.0.1/", kViaHttp},
-      {"a name with a length is ignored", kHttp, kHttps, "foo.com/8", "http://foo.com/", kViaHttp},
+  check_bypass({
+      {"IPv4 /8", "10.0.0.0/8", "http://10.200.3.4/", "direct"},
+      {"IPv4 /8, outside", "10.0.0.0/8", "http://11.0.0.1/", kViaHttp},
+      {"IPv4 /8 with host bits set", "1.2.3.4/8", "http://1.9.9.9/", "direct"},
+      {"IPv4 /32", "192.168.1.1/32", "http://192.168.1.1/", "direct"},
+      {"IPv4 /32, next address", "192.168.1.1/32", "http://192.168.1.2/", kViaHttp},
+      {"IPv4 /0", "0.0.0.0/0", "http://8.8.8.8/", "direct"},
+      {"IPv4 /20, inside", "172.16.0.0/20", "http://172.16.15.255/", "direct"},
+      {"IPv4 /20, outside", "172.16.0.0/20", "http://172.16.16.0/", kViaHttp},
+      {"IPv4 prefix, any port", "10.0.0.0/8", "https://10.0.0.1:8443/", "direct"},
+      {"IPv6 /32", "2001:db8::/32", "http://[2001:db8:1::5]/", "direct"},
+      {"IPv6 /32, outside", "2001:db8::/32", "http://[2001:db9::1]/", kViaHttp},
+      {"IPv6 prefix does not match IPv4", "2001:db8::/32", "http://10.0.0.1/", kViaHttp},
+      {"IPv4 prefix does not match IPv6", "10.0.0.0/8", "http://[2001:db8::1]/", kViaHttp},
+      {"a prefix does not match a name", "10.0.0.0/8", "http://example.com/", kViaHttp},
+      {"IPv4 length over 32 is ignored", "10.0.0.0/33", "http://10.0.0.1/", kViaHttp},
+      {"a name with a length is ignored", "foo.com/8", "http://foo.com/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyDomainNamesMatchTheNameAndItsSubdomains) {
-  check({
-      {"the name itself", kHttp, kHttps, "foo.com", "http://foo.com/", "direct"},
-      {"a subdomain", kHttp, kHttps, "foo.com", "https://bar.foo.com/", "direct"},
-      {"a deeper subdomain", kHttp, kHttps, "foo.com", "http://a.b.foo.com/", "direct"},
-      {"a name that only ends the same", kHttp, kHttps, "foo.com", "http://barfoo.com/", kViaHttp},
-      {"a name that starts the same", kHttp, kHttps, "foo.com", "http://foo.com.evil.net/", kViaHttp},
-      {"a parent domain", kHttp, kHttps, "bar.foo.com", "http://foo.com/", kViaHttp},
-      {"leading dot: a subdomain", kHttp, kHttps, ".foo.com", "http://bar.foo.com/", "direct"},
-      {"leading dot: not the name itself", kHttp, kHttps, ".foo.com", "http://foo.com/", kViaHttp},
-      {"*. like a leading dot: a subdomain", kHttp, kHttps, "*.foo.com", "http://bar.foo.com/", "direct"},
-      {"*. like a leading dot: not the name", kHttp, kHttps, "*.foo.com", "http://foo.com/", kViaHttp},
-      {"a name does not match an address", kHttp, kHttps, "3.4", "http://1.2.3.4/", kViaHttp},
+  check_bypass({
+      {"the name itself", "foo.com", "http://foo.com/", "direct"},
+      {"a subdomain", "foo.com", "https://bar.foo.com/", "direct"},
+      {"a deeper subdomain", "foo.com", "http://a.b.foo.com/", "direct"},
+      {"a name that only ends the same", "foo.com", "http://barfoo.com/", kViaHttp},
+      {"a name that starts the same", "foo.com", "http://foo.com.evil.net/", kViaHttp},
+      {"a parent domain", "bar.foo.com", "http://foo.com/", kViaHttp},
+      {"leading dot: a subdomain", ".foo.com", "http://bar.foo.com/", "direct"},
+      {"leading dot: not the name itself", ".foo.com", "http://foo.com/", kViaHttp},
+      {"*. like a leading dot: a subdomain", "*.foo.com", "http://bar.foo.com/", "direct"},
+      {"*. like a leading dot: not the name", "*.foo.com", "http://foo.com/", kViaHttp},
+      {"a name does not match an address", "3.4", "http://1.2.3.4/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyEntriesWithAPortMatchOnlyThatPort) {
-  check({
-      {"name:port, same port", kHttp, kHttps, "foo.com:8080", "http://foo.com:8080/", "direct"},
-      {"name:port, subdomain", kHttp, kHttps, "foo.com:8080", "http://a.foo.com:8080/", "direct"},
-      {"name:port, default port differs", kHttp, kHttps, "foo.com:8080", "http://foo.com/", kViaHttp},
-      {"name:80 matches http's default port", kHttp, kHttps, "foo.com:80", "http://foo.com/", "direct"},
-      {"name:80 does not match https's", kHttp, kHttps, "foo.com:80", "https://foo.com/", kViaHttps},
-      {".name:port", kHttp, kHttps, ".foo.com:8443", "https://a.foo.com:8443/", "direct"},
-      {".name:port, other port", kHttp, kHttps, ".foo.com:8443", "https://a.foo.com/", kViaHttps},
-      {"IPv4:port", kHttp, kHttps, "1.2.3.4:80", "http://1.2.3.4/", "direct"},
-      {"IPv4:port, other port", kHttp, kHttps, "1.2.3.4:80", "https://1.2.3.4/", kViaHttps},
-      {"[IPv6]:port", kHttp, kHttps, "[2001:db8::1]:443", "https://[2001:db8::1]/", "direct"},
-      {"[IPv6]:port, other port", kHttp, kHttps, "[2001:db8::1]:443", "http://[2001:db8::1]/", kViaHttp},
+  check_bypass({
+      {"name:port, same port", "foo.com:8080", "http://foo.com:8080/", "direct"},
+      {"name:port, subdomain", "foo.com:8080", "http://a.foo.com:8080/", "direct"},
+      {"name:port, default port differs", "foo.com:8080", "http://foo.com/", kViaHttp},
+      {"name:80 matches http's default port", "foo.com:80", "http://foo.com/", "direct"},
+      {"name:80 does not match https's", "foo.com:80", "https://foo.com/", kViaHttps},
+      {".name:port", ".foo.com:8443", "https://a.foo.com:8443/", "direct"},
+      {".name:port, other port", ".foo.com:8443", "https://a.foo.com/", kViaHttps},
+      {"IPv4:port", "1.2.3.4:80", "http://1.2.3.4/", "direct"},
+      {"IPv4:port, other port", "1.2.3.4:80", "https://1.2.3.4/", kViaHttps},
+      {"[IPv6]:port", "[2001:db8::1]:443", "https://[2001:db8::1]/", "direct"},
+      {"[IPv6]:port, other port", "[2001:db8::1]:443", "http://[2001:db8::1]/", kViaHttp},
   });
 }
 
 TEST(ProxyConfig, NoProxyIsCaseInsensitiveAndTrimsEntries) {
-  check({
-      {"upper-case entry", kHttp, kHttps, "FOO.COM", "http://Bar.Foo.Com/", "direct"},
-      {"entries trimmed", kHttp, kHttps, " foo.com ,\tbar.com ", "http://bar.com/", "direct"},
-      {"first of several", kHttp, kHttps, "foo.com,bar.com", "http://foo.com/", "direct"},
-      {"empty entries skipped", kHttp, kHttps, ",,foo.com,", "http://foo.com/", "direct"},
-      {"only empty entries", kHttp, kHttps, " , ,", "http://foo.com/", kViaHttp},
-      {"no entry matches", kHttp, kHttps, "foo.com,10.0.0.0/8", "http://example.com/", kViaHttp},
+  check_bypass({
+      {"upper-case entry", "FOO.COM", "http://Bar.Foo.Com/", "direct"},
+      {"entries trimmed", " foo.com ,\tbar.com ", "http://bar.com/", "direct"},
+      {"first of several", "foo.com,bar.com", "http://foo.com/", "direct"},
+      {"empty entries skipped", ",,foo.com,", "http://foo.com/", "direct"},
+      {"only empty entries", " , ,", "http://foo.com/", kViaHttp},
+      {"no entry matches", "foo.com,10.0.0.0/8", "http://example.com/", kViaHttp},
   });
 }
 
@@ -223,12 +238,18 @@ TEST(ProxyConfig, AnUnusableProxyValueIsNotLookedAtWhenItDoesNotApply) {
   EXPECT_NE(error_of(config, "http://example.com/"), "");
 }
 
+/// What `proxy` chooses for a GET of `target`.
+Result<std::optional<Url>> proxy_of(const ProxyFunc& proxy, std::string_view target) {
+  const auto request = make_request("GET", target);
+  EXPECT_TRUE(request.ok()) << target;
+  if (!request.ok()) return request.error();
+  return proxy(*request);
+}
+
 TEST(ProxyConfig, FixedProxyIsUsedForEveryRequestLoopbackIncluded) {
   const ProxyFunc proxy = fixed_proxy(*Url::parse_proxy("socks5h://proxy:1080"));
   for (const std::string_view target : {"http://example.com/", "https://localhost/", "http://127.0.0.1/"}) {
-    const auto request = make_request("GET", target);
-    ASSERT_TRUE(request.ok());
-    EXPECT_EQ(choice(proxy(*request)), "socks5h://proxy/") << target;  // 1080 is the default
+    EXPECT_EQ(choice(proxy_of(proxy, target)), "socks5h://proxy/") << target;  // 1080 is the default
   }
 }
 
@@ -237,11 +258,11 @@ TEST(ProxyConfig, FixedProxyIsUsedForEveryRequestLoopbackIncluded) {
 using testing::ScopedEnv;
 
 /// The variables ProxyConfig reads: each test starts with none of them set.
-const std::vector<std::string> kProxyVariables = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY",   "https_proxy",
+const std::vector<std::string> proxy_variables = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY",   "https_proxy",
                                                   "NO_PROXY",   "no_proxy",   "REQUEST_METHOD"};
 
 TEST(ProxyEnvironment, ReadsUpperCaseFirstThenLowerCase) {
-  ScopedEnv env(kProxyVariables);
+  ScopedEnv env(proxy_variables);
   env.set("HTTP_PROXY", "http://upper:1");
   env.set("http_proxy", "http://lower:1");
   env.set("https_proxy", "http://lower:2");
@@ -257,7 +278,7 @@ TEST(ProxyEnvironment, ReadsUpperCaseFirstThenLowerCase) {
 }
 
 TEST(ProxyEnvironment, NothingSetMeansNoProxy) {
-  const ScopedEnv env(kProxyVariables);
+  const ScopedEnv env(proxy_variables);
   const ProxyConfig config = ProxyConfig::from_environment();
   EXPECT_EQ(config.http_proxy, "");
   EXPECT_EQ(config.https_proxy, "");
@@ -266,7 +287,7 @@ TEST(ProxyEnvironment, NothingSetMeansNoProxy) {
 }
 
 TEST(ProxyEnvironment, InACgiHandlerUpperCaseHttpProxyIsIgnored) {
-  ScopedEnv env(kProxyVariables);
+  ScopedEnv env(proxy_variables);
   env.set("REQUEST_METHOD", "GET");
   env.set("HTTP_PROXY", "http://from-a-request-header:1");  // a "Proxy:" header (httpoxy)
   env.set("HTTPS_PROXY", "http://sproxy:2");
@@ -279,37 +300,27 @@ TEST(ProxyEnvironment, InACgiHandlerUpperCaseHttpProxyIsIgnored) {
 }
 
 TEST(ProxyEnvironment, ProxyFromEnvironmentReadsTheEnvironmentOnceWhenMade) {
-  ScopedEnv env(kProxyVariables);
+  ScopedEnv env(proxy_variables);
   env.set("HTTP_PROXY", "proxy.corp:3128");
   env.set("NO_PROXY", ".internal");
   const ProxyFunc proxy = proxy_from_environment();
   env.set("HTTP_PROXY", "http://changed:1");
   env.set("NO_PROXY", "*");
 
-  auto request = make_request("GET", "http://example.com/");
-  ASSERT_TRUE(request.ok());
-  EXPECT_EQ(choice(proxy(*request)), "http://proxy.corp:3128/");
-  request = make_request("GET", "http://db.internal/");
-  ASSERT_TRUE(request.ok());
-  EXPECT_EQ(choice(proxy(*request)), "direct");
-  request = make_request("GET", "https://example.com/");
-  ASSERT_TRUE(request.ok());
-  EXPECT_EQ(choice(proxy(*request)), "direct");
+  EXPECT_EQ(choice(proxy_of(proxy, "http://example.com/")), "http://proxy.corp:3128/");
+  EXPECT_EQ(choice(proxy_of(proxy, "http://db.internal/")), "direct");
+  EXPECT_EQ(choice(proxy_of(proxy, "https://example.com/")), "direct");
 }
 
 TEST(ProxyEnvironment, ProxyFromEnvironmentFailsTheRequestsABadValueAppliesTo) {
-  ScopedEnv env(kProxyVariables);
+  ScopedEnv env(proxy_variables);
   env.set("HTTPS_PROXY", "gopher://proxy");
   const ProxyFunc proxy = proxy_from_environment();
-  auto request = make_request("GET", "https://example.com/");
-  ASSERT_TRUE(request.ok());
-  const auto r = proxy(*request);
+  const auto r = proxy_of(proxy, "https://example.com/");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), ErrorKind::bad_url);
   EXPECT_EQ(r.error().message().rfind("HTTPS_PROXY: ", 0), 0U) << r.error().message();
-  request = make_request("GET", "http://example.com/");
-  ASSERT_TRUE(request.ok());
-  EXPECT_EQ(choice(proxy(*request)), "direct");
+  EXPECT_EQ(choice(proxy_of(proxy, "http://example.com/")), "direct");
 }
 
 }  // namespace
