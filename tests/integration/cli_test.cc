@@ -523,7 +523,7 @@ TEST(CliFetch, DataIsSentAsAPostBody) {
 
 TEST(CliFetch, DataFromAFileIsSentAsIs) {
   TestServer server = hello_server();
-  const std::string bytes = std::string("line one\nline two\r\n\0binary\xff", 28);
+  const std::string bytes = std::string("line one\nline two\r\n\0binary\xff", 27);
   TempFile file(bytes);
   ASSERT_EQ(run_cli({"fetch", "-X", "PUT", "-d", "@" + file.path(), server.url()}).exit_code, 0);
   const std::vector<ServerRequest> requests = server.requests();

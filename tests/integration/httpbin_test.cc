@@ -22,22 +22,16 @@
 #include "support/leak_check.h"
 #include "support/nginx.h"  // RawSocket
 #include "support/printers.h"
+#include "support/response_body.h"
 #include "support/wait.h"
 
 namespace nethttp {
 namespace {
 
+using testing::body_of;
+
 using namespace std::chrono_literals;
 using testing::HttpbinServer;
-
-/// The whole body of a successful response ("" and a test failure otherwise).
-std::string body_of(Result<Response>& r) {
-  EXPECT_TRUE(r.ok()) << r.error().message();
-  if (!r) return {};
-  Result<std::string> body = r->body.read_all();
-  EXPECT_TRUE(body.ok()) << body.error().message();
-  return body ? *body : std::string();
-}
 
 /// httpbin's compact JSON member "name":"value".
 std::string json_member(std::string_view name, std::string_view value) {

@@ -41,18 +41,10 @@ using testing::kSafetyDeadline;
 using testing::kSmallBody;
 using testing::LeakCheckedTest;
 using testing::LeakChecks;
+using testing::line_value;
 using testing::NginxOptions;
 using testing::NginxServer;
 using testing::pattern_bytes;
-
-/// The value of the "name: value" line of a /request body, or "<none>".
-std::string line_value(std::string_view body, std::string_view name) {
-  const std::string lines = "\n" + std::string(body);
-  const std::size_t at = lines.find("\n" + std::string(name) + ": ");
-  if (at == std::string::npos) return "<none>";
-  const std::size_t begin = at + name.size() + 3;
-  return lines.substr(begin, lines.find('\n', begin) - begin);
-}
 
 /// What a test keeps of one response: its connection and body.
 struct Fetched {

@@ -8,11 +8,14 @@
 #include "nethttp/client.h"
 #include "support/leak_check.h"
 #include "support/printers.h"
+#include "support/response_body.h"
 #include "support/test_server.h"
 #include "support/wait.h"
 
 namespace nethttp {
 namespace {
+
+using testing::body_of;
 
 using testing::ServerRequest;
 using testing::ServerResponse;
@@ -84,14 +87,6 @@ class ClientRedirect : public testing::LeakCheckedTest {
     return Client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), std::move(options));
   }
 };
-
-std::string body_of(Result<Response>& r) {
-  EXPECT_TRUE(r.ok()) << r.error().message();
-  if (!r) return {};
-  Result<std::string> body = r->body.read_all();
-  EXPECT_TRUE(body.ok());
-  return body ? *body : std::string();
-}
 
 TEST_F(ClientRedirect, FollowsAChainOnOneConnectionAndReportsItsLength) {
   TestServer& s = server();

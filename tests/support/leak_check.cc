@@ -17,17 +17,17 @@ void LeakCheckedTest::SetUp() {
 }
 
 void LeakCheckedTest::TearDown() {
-  if (transport_) {
+  for (const std::unique_ptr<Transport>& transport : transports_) {
     if (checks_.settle_dials) {
       EXPECT_TRUE(wait_for([&] {
-        const TransportStats s = transport_->stats();
+        const TransportStats s = transport->stats();
         return s.dialing == 0 && s.waiting == 0;
       })) << "a dial or a waiter is left";
     }
-    EXPECT_EQ(transport_->stats().in_use, 0u)
+    EXPECT_EQ(transport->stats().in_use, 0u)
         << "a connection is still in use after every response was dropped";
-    transport_.reset();
   }
+  transports_.clear();
   destroy_servers();
   // Descriptors the test opened and did not close; one that was open before
   // and closed since (the runtime's own) is not a leak.
@@ -40,8 +40,8 @@ void LeakCheckedTest::TearDown() {
 }
 
 Transport& LeakCheckedTest::make_transport(TransportOptions options) {
-  transport_ = std::make_unique<Transport>(std::move(options));
-  return *transport_;
+  transports_.push_back(std::make_unique<Transport>(std::move(options)));
+  return *transports_.back();
 }
 
 }  // namespace nethttp::testing

@@ -1,5 +1,5 @@
-// The leak-checked fixture: every test ends with a check that the transport
-// it made has no connection in use, and that once the transport and the
+// The leak-checked fixture: every test ends with a check that the transports
+// it made have no connection in use, and that once the transports and the
 // servers are gone the process has the file descriptors (and threads) it had
 // before the test.
 #pragma once
@@ -25,10 +25,10 @@ struct LeakChecks {
   bool threads = true;
 };
 
-/// Owns the Transport and the servers of one test and checks in TearDown()
+/// Owns the Transports and the servers of one test and checks in TearDown()
 /// that nothing leaked: no connection in use once the test's responses are
 /// gone, and every fd (and thread) back to its count before the test once
-/// the Transport and the servers are destroyed.
+/// the Transports and the servers are destroyed.
 class LeakCheckedTest : public ::testing::Test {
  protected:
   LeakCheckedTest() = default;
@@ -37,17 +37,19 @@ class LeakCheckedTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  /// The test's transport, checked and destroyed in TearDown().
+  /// A transport for the test, checked and destroyed in TearDown() (every
+  /// one the test made, not only the last).
   Transport& make_transport(TransportOptions options = {});
-  Transport& transport() { return *transport_; }
+  /// The transport made last.
+  Transport& transport() { return *transports_.back(); }
 
-  /// Keeps `server` until TearDown(), which destroys it after the transport.
+  /// Keeps `server` until TearDown(), which destroys it after the transports.
   template <class Server>
   Server& keep_server(std::shared_ptr<Server> server) {
     servers_.push_back(server);
     return *server;
   }
-  /// Destroys the servers (after the transport, before the counts are
+  /// Destroys the servers (after the transports, before the counts are
   /// compared); a fixture holding servers of its own extends it.
   virtual void destroy_servers() { servers_.clear(); }
 
@@ -55,7 +57,7 @@ class LeakCheckedTest : public ::testing::Test {
   LeakChecks checks_;
   FdSnapshot fds_;
   int threads_ = -1;
-  std::unique_ptr<Transport> transport_;
+  std::vector<std::unique_ptr<Transport>> transports_;
   std::vector<std::shared_ptr<void>> servers_;
 };
 
