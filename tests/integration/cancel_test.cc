@@ -120,9 +120,8 @@ class ClientCancel : public LeakCheckedTest {
  protected:
   /// A client over the test's transport (which the fixture owns).
   Client& make_client(TransportOptions options = {}, ClientOptions policy = {}) {
-    client_ = std::make_unique<Client>(
-        std::shared_ptr<Transport>(&make_transport(std::move(options)), [](Transport*) {}),
-        std::move(policy));
+    client_ =
+        std::make_unique<Client>(testing::borrow(make_transport(std::move(options))), std::move(policy));
     return *client_;
   }
   /// A ScriptedServer: connection i plays scripts[i], later ones answer 200 "ok".

@@ -72,8 +72,7 @@ class ClientCookies : public testing::LeakCheckedTest {
     options.dial = GatedDialer::func(std::make_shared<GatedDialer>(server_->port()));
     ClientOptions policy;
     policy.jar = jar_;
-    client_ = std::make_unique<Client>(
-        std::shared_ptr<Transport>(&make_transport(std::move(options)), [](Transport*) {}), policy);
+    client_ = std::make_unique<Client>(testing::borrow(make_transport(std::move(options))), policy);
   }
   void TearDown() override {
     client_.reset();

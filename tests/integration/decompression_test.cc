@@ -69,7 +69,7 @@ class ClientDecompression : public testing::LeakCheckedTest {
  protected:
   TestServer& server() { return keep_server(std::make_shared<TestServer>(handler)); }
   Client client(ClientOptions options = {}) {
-    return Client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), std::move(options));
+    return Client(testing::borrow(make_transport()), std::move(options));
   }
 };
 

@@ -67,8 +67,7 @@ class Httpbin : public testing::LeakCheckedTest {
   /// another) so that a hang fails the test instead of blocking it.
   Client client(ClientOptions options = {}) {
     if (options.timeout == 0ms) options.timeout = testing::kSafetyDeadline;
-    // The fixture owns the transport; the client only borrows it.
-    return Client(std::shared_ptr<Transport>(&transport(), [](Transport*) {}), std::move(options));
+    return Client(testing::borrow(transport()), std::move(options));
   }
 
   /// GET `path`, which redirects `n` times on its way to /get, and checks

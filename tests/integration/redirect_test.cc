@@ -83,8 +83,7 @@ class ClientRedirect : public testing::LeakCheckedTest {
  protected:
   TestServer& server() { return keep_server(std::make_shared<TestServer>(handler)); }
   Client client(ClientOptions options = {}) {
-    // The fixture owns the transport; the client only borrows it.
-    return Client(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}), std::move(options));
+    return Client(testing::borrow(make_transport()), std::move(options));
   }
 };
 

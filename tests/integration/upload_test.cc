@@ -42,7 +42,7 @@ class ClientUpload : public testing::LeakCheckedTest {
   void SetUp() override {
     LeakCheckedTest::SetUp();
     server_ = &keep_server(std::make_shared<TestServer>(handler));
-    client_ = std::make_unique<Client>(std::shared_ptr<Transport>(&make_transport(), [](Transport*) {}));
+    client_ = std::make_unique<Client>(testing::borrow(make_transport()));
   }
   void TearDown() override {
     client_.reset();

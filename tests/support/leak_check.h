@@ -25,6 +25,11 @@ struct LeakChecks {
   bool threads = true;
 };
 
+/// `transport` for a Client that must not own it (a fixture does).
+inline std::shared_ptr<Transport> borrow(Transport& transport) {
+  return std::shared_ptr<Transport>(&transport, [](Transport*) {});
+}
+
 /// Owns the Transports and the servers of one test and checks in TearDown()
 /// that nothing leaked: no connection in use once the test's responses are
 /// gone, and every fd (and thread) back to its count before the test once
