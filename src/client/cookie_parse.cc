@@ -115,8 +115,11 @@ void apply_attribute(std::string_view av, SetCookie& cookie) {
   } else if (ascii::iequals(name, "max-age")) {
     if (auto age = parse_max_age(value)) cookie.max_age = *age;
   } else if (ascii::iequals(name, "domain")) {
-    if (value.empty()) return;  // §5.2.3: SHOULD ignore the cookie-av entirely
-    if (value.front() == '.') value.remove_prefix(1);
+    // §5.2.3: one leading dot is dropped. An empty value SHOULD make the
+    // cookie-av ignored; so does one that is empty without its dot or has a
+    // second (no host name starts with a dot): the cookie stays host-only.
+    if (!value.empty() && value.front() == '.') value.remove_prefix(1);
+    if (value.empty() || value.front() == '.') return;
     cookie.domain = ascii::lowered(value);
   } else if (ascii::iequals(name, "path")) {
     // §5.2.4: an empty or relative path means "use the default path".

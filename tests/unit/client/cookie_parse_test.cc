@@ -122,6 +122,20 @@ TEST(CookieParse, IgnoresMalformedAttributesAndKeepsTheLastOfEachName) {
   EXPECT_EQ(d->same_site, Cookie::SameSite::lax);
 }
 
+// Found by fuzz/cookie (corpus file domain-leading-dots): "Domain=..x" kept
+// ".x", a domain no host can have.
+TEST(CookieParse, IgnoresADomainThatIsOnlyADotOrStartsWithTwo) {
+  for (const char* text : {"a=b; Domain=.", "a=b; Domain=..example.com", "a=b; Domain=. "}) {
+    const auto c = parse_set_cookie(text);
+    ASSERT_TRUE(c) << text;
+    EXPECT_FALSE(c->domain) << text;
+  }
+  const auto kept = parse_set_cookie("a=b; Domain=example.com; Domain=..evil.com");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->domain, "example.com") << "an ignored Domain leaves the earlier one";
+  EXPECT_EQ(parse_set_cookie("a=b; Domain=.Example.com")->domain, "example.com");
+}
+
 TEST(CookieParse, SaturatesHugeMaxAge) {
   const auto c = parse_set_cookie("a=b; Max-Age=99999999999999999999999999");
   ASSERT_TRUE(c);
