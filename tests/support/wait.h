@@ -34,11 +34,11 @@ bool wait_for(Predicate&& done, std::chrono::milliseconds timeout = kWait) {
 /// A one-shot signal between threads.
 class Gate {
  public:
+  /// Notifies under the lock: a waiter that sees the gate open may destroy
+  /// it, and must not do so while the opener is still notifying.
   void open() {
-    {
-      const std::lock_guard lock(mu_);
-      open_ = true;
-    }
+    const std::lock_guard lock(mu_);
+    open_ = true;
     cv_.notify_all();
   }
   /// True once open; false if `timeout` passed first.
