@@ -28,7 +28,7 @@ ensure_packages() {
 }
 
 # What building the library and CLI needs.
-BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libpsl-dev)
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libssl-dev zlib1g-dev libbrotli-dev libzstd-dev libpsl-dev libboost-context-dev)
 # What the tests need on top: GoogleTest, Google Benchmark, clang with
 # libFuzzer and the sanitizer runtimes, the lint tools, and the real servers
 # of the integration tests, which start and stop their own instances: nginx

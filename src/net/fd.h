@@ -1,6 +1,8 @@
 // Ownership of a file descriptor.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace nethttp::net {
@@ -29,5 +31,12 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+/// How many times a descriptor numbered `fd` has been closed through Fd
+/// (counted on both sides of the close()). An fd number is reused by the
+/// next socket; a cache keyed by the number (an epoll watch) compares this
+/// to know whether it still describes the same socket. Not counted (nullopt)
+/// from 2M on.
+[[nodiscard]] std::optional<std::uint32_t> fd_generation(int fd) noexcept;
 
 }  // namespace nethttp::net

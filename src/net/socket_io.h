@@ -17,7 +17,9 @@ using Clock = std::chrono::steady_clock;
 /// kernel until bytes arrive (the fewest syscalls for a request/response),
 /// and deadlines or cancellation interrupt it from another thread with
 /// interrupt(). Writes never block (MSG_DONTWAIT), so the writer can watch
-/// for an early response while the socket's send buffer is full.
+/// for an early response while the socket's send buffer is full. In a fiber
+/// (FiberGroup), a read or wait that would sleep parks the fiber in its
+/// scheduler's epoll loop instead; interrupt() wakes it the same way.
 
 /// Sends what the socket accepts now; returns the byte count (0 when its
 /// buffer is full). Errors: io, with the errno (EPIPE, ECONNRESET...).

@@ -180,15 +180,11 @@ Result<ConnLease> ConnPool::get(const Origin& origin, const Request& request, bo
   const std::stop_callback on_cancel(request.cancel, [&] {
     const LockGuard guard(mu_);
     canceled = true;
-    want->ready.notify_all();
+    want->ready.notify();
   });
   lock.lock();
   while (!want->done && !canceled) {
-    if (!request.deadline) {
-      want->ready.wait(lock);
-    } else if (want->ready.wait_until(lock, *request.deadline) == std::cv_status::timeout) {
-      break;
-    }
+    if (!want->ready.wait_until(lock, request.deadline)) break;
   }
   if (!want->done) {
     // Giving up leaves the queue; a dial started for this request goes on
@@ -251,7 +247,7 @@ ConnPool::Placed ConnPool::deliver_or_park_locked(std::unique_ptr<PersistConn> c
     want->conn = std::move(conn);
     want->done = true;
     ++stats_.in_use;
-    want->ready.notify_one();
+    want->ready.notify();
     return Placed::delivered;
   }
   std::optional<CloseReason> why;
@@ -339,7 +335,7 @@ bool ConnPool::start_dial_locked(HostEntry& host, const std::shared_ptr<WantConn
     want->error =
         Error(ErrorKind::connect, "dial " + host.origin.key + ": cannot start a dial thread: " + e.what());
     want->done = true;
-    want->ready.notify_one();
+    want->ready.notify();
     return false;
   }
   return true;
@@ -430,7 +426,7 @@ void ConnPool::dial(const Origin& origin, const std::shared_ptr<WantConn>& want)
       if (!want->done && std::erase(host.waiters, want) > 0) {
         want->error = std::move(stream).error();
         want->done = true;
-        want->ready.notify_one();
+        want->ready.notify();
       }
       forget_locked(host);
       erase_host_if_unused_locked(host);

@@ -1,7 +1,6 @@
 // The connection pool: idle lists, per-host limits, waiters, dials, upkeep.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "base/thread_annotations.h"
+#include "net/fiber_scheduler.h"
 #include "net/timers.h"
 #include "nethttp/request.h"
 #include "nethttp/response.h"
@@ -36,7 +36,7 @@ struct Origin {
 /// connection), so a waiter that gave up is never written through a
 /// dangling pointer.
 struct WantConn {
-  std::condition_variable_any ready;  ///< this waiter's own wake-up
+  net::Signal ready;  ///< this waiter's own wake-up (a thread or a fiber)
   // Guarded by the pool's lock:
   std::unique_ptr<PersistConn> conn;  ///< the outcome: a connection...
   std::optional<Error> error;         ///< ...or the error of the dial made for it

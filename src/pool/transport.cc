@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "pool/conn_pool.h"
 #include "pool/exchange.h"
@@ -17,32 +18,39 @@ namespace {
 struct Preparation {
   pool::Origin origin;
   std::string head;
-  bool in_use = false;
 };
 
-/// This thread's Preparation, or a fresh one when a hook called from inside
-/// a round trip starts another round trip on the same thread.
+/// A Preparation from this thread's spares, given back when done. More than
+/// one is out at a time when a hook called from inside a round trip starts
+/// another, or when fibers share the thread.
 class PreparationLease {
  public:
   PreparationLease() {
-    thread_local Preparation cached;
-    if (cached.in_use) {
-      own_.emplace();
-      prepared_ = &*own_;
+    if (spares().empty()) {
+      prepared_ = std::make_unique<Preparation>();
     } else {
-      prepared_ = &cached;
+      prepared_ = std::move(spares().back());
+      spares().pop_back();
     }
-    prepared_->in_use = true;
   }
-  ~PreparationLease() { prepared_->in_use = false; }
+  ~PreparationLease() {
+    try {
+      spares().push_back(std::move(prepared_));
+    } catch (...) {  // no room to keep it: it goes
+    }
+  }
   PreparationLease(const PreparationLease&) = delete;
   PreparationLease& operator=(const PreparationLease&) = delete;
 
-  Preparation* operator->() const noexcept { return prepared_; }
+  Preparation* operator->() const noexcept { return prepared_.get(); }
 
  private:
-  std::optional<Preparation> own_;
-  Preparation* prepared_ = nullptr;
+  static std::vector<std::unique_ptr<Preparation>>& spares() {
+    thread_local std::vector<std::unique_ptr<Preparation>> spares;
+    return spares;
+  }
+
+  std::unique_ptr<Preparation> prepared_;
 };
 
 /// Fills `origin` in place for `url` reached through `proxy` (none: direct).
