@@ -1,7 +1,9 @@
-// concurrent_fetch: several threads share one Client and fetch a list of
+// concurrent_fetch: several workers share one Client and fetch a list of
 // URLs; the Transport under the Client reuses connections between them.
+// The workers are threads, or with --fibers fibers on the main thread (the
+// same code: a fiber's waits park it in one epoll loop).
 //
-//   nethttp_example_concurrent_fetch [-j THREADS] URL...
+//   nethttp_example_concurrent_fetch [-j WORKERS] [--fibers] URL...
 //
 // Prints one line per URL, in the order given, then the Transport's counters:
 //
@@ -10,14 +12,15 @@
 //   ...
 //   requests=20 dials=4 reuses=16
 //
-// With fewer threads than URLs, "dials" stays near the thread count, far
-// below the URL count: each thread puts its connection back into the pool
+// With fewer workers than URLs, "dials" stays near the worker count, far
+// below the URL count: each worker puts its connection back into the pool
 // (by reading the body to its end) before it takes the next URL. (A request
 // that finds no idle connection dials one, but takes whichever is ready
-// first: one freed by another thread, or its own dial; the other goes to the
+// first: one freed by another worker, or its own dial; the other goes to the
 // pool, as in Go. So dials + reuses may exceed requests by a little.)
 // Exits 1 when any URL failed.
 #include <nethttp/client.h>
+#include <nethttp/fibers.h>
 
 #include <atomic>
 #include <cstdint>
@@ -67,36 +70,44 @@ Outcome fetch(nethttp::Client& client, const std::string& url) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> urls;
-  int threads = 4;
+  int workers = 4;
+  bool fibers = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-j" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
+      workers = std::atoi(argv[++i]);
+    } else if (arg == "--fibers") {
+      fibers = true;
     } else {
       urls.emplace_back(arg);
     }
   }
-  if (urls.empty() || threads < 1) {
-    std::fprintf(stderr, "usage: %s [-j THREADS] URL...\n", argv[0]);
+  if (urls.empty() || workers < 1) {
+    std::fprintf(stderr, "usage: %s [-j WORKERS] [--fibers] URL...\n", argv[0]);
     return 2;
   }
 
-  // One Client for every thread: it is thread-safe, and sharing it is what
-  // lets a connection opened by one thread serve a request of another.
+  // One Client for every worker: it is thread-safe, and sharing it is what
+  // lets a connection opened by one worker serve a request of another.
   nethttp::Client client;
 
-  // A shared cursor into the list: each thread takes the next URL until none
+  // A shared cursor into the list: each worker takes the next URL until none
   // is left, and writes its outcome into its own slot (no lock needed).
   std::vector<Outcome> outcomes(urls.size());
   std::atomic<std::size_t> next{0};
-  std::vector<std::thread> workers;
-  workers.reserve(static_cast<std::size_t>(threads));
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      for (std::size_t i = next++; i < urls.size(); i = next++) outcomes[i] = fetch(client, urls[i]);
-    });
+  const auto work = [&] {
+    for (std::size_t i = next++; i < urls.size(); i = next++) outcomes[i] = fetch(client, urls[i]);
+  };
+  if (fibers) {
+    nethttp::FiberGroup group;
+    for (int w = 0; w < workers; ++w) group.spawn(work);
+    group.run();  // returns when every fiber has
+  } else {
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(workers));
+    for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+    for (std::thread& thread : threads) thread.join();
   }
-  for (std::thread& worker : workers) worker.join();
 
   int failed = 0;
   for (std::size_t i = 0; i < urls.size(); ++i) {

@@ -245,6 +245,34 @@ TEST(Examples, ConcurrentFetchSharesConnectionsBetweenThreads) {
   EXPECT_GE(server.server().connections_accepted(), *dials);
 }
 
+TEST(Examples, ConcurrentFetchWithFibersSharesConnectionsBetweenThem) {
+  ExampleServer server;
+  constexpr int kUrls = 24;
+  constexpr int kFibers = 4;
+  std::vector<std::string> args{"-j", std::to_string(kFibers), "--fibers"};
+  for (int i = 0; i < kUrls; ++i) args.push_back(server.url("/hello?n=" + std::to_string(i)));
+  const CliRun run = run_example(NETHTTP_EXAMPLE_CONCURRENT_FETCH_PATH, args);
+  ASSERT_EQ(run.exit_code, 0) << describe(run);
+  EXPECT_EQ(run.err, "");
+  const std::vector<std::string> lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), kUrls + 1U) << run.out;
+  for (int i = 0; i < kUrls; ++i) {
+    EXPECT_EQ(lines[static_cast<std::size_t>(i)].rfind(
+                  args[static_cast<std::size_t>(i) + 3] + " status=200 bytes=13 conn=", 0),
+              0U)
+        << lines[static_cast<std::size_t>(i)];
+  }
+  const auto dials = field(lines.back(), "dials");
+  const auto reuses = field(lines.back(), "reuses");
+  ASSERT_TRUE(dials && reuses) << lines.back();
+  // Never more connections than fibers; every request without a reused
+  // one got a new one (or a dial parked by another fiber).
+  EXPECT_GE(*dials, 1U);
+  EXPECT_LE(*dials, static_cast<std::uint64_t>(kFibers));
+  EXPECT_GT(*reuses, 0U);
+  EXPECT_LE(kUrls - *reuses, *dials);
+}
+
 TEST(Examples, ConcurrentFetchReportsAFailedUrl) {
   ExampleServer server;
   const RefusingPort port;
