@@ -10,14 +10,16 @@
 #   2. starts its own nginx (plain HTTP and TLS) and runs scripts/bench_workloads.py:
 #      D  small POST uploads, E  HTTPS GETs with TLS session resumption,
 #      F  many origins (build/release/bench/nethttp_many_origins);
+#      G  user memory per idle connection, plain HTTP and HTTPS, IDLE_CONNS
+#         (10000) at once (bench/nethttp_idle_conns);
 #   3. writes docs/bench/results.md (tables, ratios), results.csv,
-#      many_origins.csv, peers.dat, and draws docs/bench/peers.png (gnuplot).
+#      many_origins.csv, idle_conns.csv (G), peers.dat, and draws docs/bench/peers.png (gnuplot).
 # About 3 minutes on 2 cores with the defaults once everything is built; a
 # first run also sets up the peers and builds nethttp (10 minutes in all).
 #
 # Settings (env): REPS (3) runs per client and workload, medians reported;
 # WORKLOADS the harness's subset (e.g. A,B; "none" skips the harness);
-# EXTRA the extra workloads (default D,E,F); PEERS (e.g. nethttp,go,wrk);
+# EXTRA the extra workloads (default D,E,F,G); PEERS (e.g. nethttp,go,wrk);
 # WRK_SECS (3); N_SMALL_SEQ (20000), N_SMALL_CONC (50000), C_SMALL (32), used by
 # A, B, D and E; TLS_KEEPALIVE_REQUESTS (100) requests per TLS connection;
 # MANY_ORIGINS_REQUESTS (200000), MANY_ORIGINS_REPS (REPS, at least 5: F is
@@ -54,7 +56,7 @@ fi
 # --- nethttp, Release. Benchmarks stay on (demo.sh turns them off in this tree).
 echo "== building nethttp (Release) in $BUILD"
 configure_build "$BUILD" -DCMAKE_BUILD_TYPE=Release -DNETHTTP_BUILD_TESTS=OFF -DNETHTTP_BUILD_BENCH=ON \
-	-- nethttp_cli nethttp_many_origins
+	-- nethttp_cli nethttp_many_origins nethttp_idle_conns
 
 # --- scratch directory and our nginx, both removed on exit.
 WORK=$(mktemp -d /tmp/nethttp-bench.XXXXXX)
@@ -82,7 +84,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Measure copies: another build into build/release during the run must not
 # change the programs half-way.
 mkdir -p "$WORK/bin"
-cp "$BUILD/tools/nethttp/nethttp" "$BUILD/bench/nethttp_many_origins" "$WORK/bin/"
+cp "$BUILD/tools/nethttp/nethttp" "$BUILD/bench/nethttp_many_origins" "$BUILD/bench/nethttp_idle_conns" "$WORK/bin/"
 NETHTTP=$WORK/bin/nethttp
 MANY_ORIGINS=$WORK/bin/nethttp_many_origins
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
@@ -208,8 +210,13 @@ python3 "$NETHTTP_ROOT/scripts/bench_workloads.py" \
 	--peers-dir "$PEERS_DIR" --work "$WORK" --peer-build "$NETHTTP_ROOT/build/bench-peers" \
 	--nethttp "$NETHTTP" --http-base "http://127.0.0.1:$HTTP_PORT" --https-base "https://127.0.0.1:$TLS_PORT" \
 	--ca "$WORK/ca.pem" --handshake-log "$WORK/handshakes.log" --upload-log "$WORK/upload.log" \
-	--harness-csv "$HARNESS_CSV" --header "$WORK/header.txt" --many-origins "$MANY_ORIGINS" --out "$OUT"
+	--harness-csv "$HARNESS_CSV" --header "$WORK/header.txt" --many-origins "$MANY_ORIGINS" \
+	--idle-conns "$WORK/bin/nethttp_idle_conns" --out "$OUT"
 
-# --- 3. the chart.
-OUT=$OUT bash "$NETHTTP_ROOT/scripts/bench_chart.sh"
-echo "== wrote $OUT/results.md, results.csv, peers.dat, peers.png"
+# --- 3. the chart (of the peers: nothing to draw without the harness).
+if [[ ${WORKLOADS:-} != none ]]; then
+	OUT=$OUT bash "$NETHTTP_ROOT/scripts/bench_chart.sh"
+	echo "== wrote $OUT/results.md, results.csv, peers.dat, peers.png"
+else
+	echo "== wrote $OUT/results.md, results.csv"
+fi

@@ -9,8 +9,12 @@ then starts its own nginx and runs this script, which
      100 requests, so connections are re-made and TLS sessions resumed
      (sequential: E1, 32 concurrent: E2),
   F  runs bench/many_origins.cc's program with 1 and with 1,000 origins,
+  G  runs bench/idle_conns.cc's program: user memory per idle connection with
+     IDLE_CONNS (10,000) connections open at once, plain HTTP (its own server)
+     and HTTPS (an nginx of its own, TLSv1.3, with and without resumption),
 
-and writes docs/bench/results.md, results.csv, many_origins.csv and peers.dat.
+and writes docs/bench/results.md, results.csv, many_origins.csv, idle_conns.csv
+and peers.dat.
 
 D and E are measured by the shared harness's own code (imported: one process
 per run under GNU time, CPU from wait4, nginx stub_status deltas, REPS runs
@@ -28,6 +32,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -79,6 +84,12 @@ NOTES = {
           "(`unshare -m`, counted in its CPU: about 2 ms per run). wrk does not verify certificates. "
           "Go's `net/http` and cpp-httplib keep no TLS sessions by default "
           "(Go needs `tls.Config.ClientSessionCache`), so every handshake of theirs is a full one.",
+    "G": "G: one `nethttp_idle_conns` process per run, with max_idle_conns(_per_host) = N so the pool keeps every "
+         "connection; the figure is the client's user memory only (the server's, and the kernel's socket buffers, "
+         "are not counted). Plain HTTP runs against the program's own forked epoll server, HTTPS against an nginx "
+         "of its own (worker_connections 20000, keepalive_timeout 1 h), trusting the test CA through `--ca`. "
+         "With resumption, the first connection (the warm-up) makes a full handshake and every later one resumes "
+         "its session. Reproduce one figure: `nethttp_idle_conns 10000 --url https://127.0.0.1:PORT/ --ca ca.pem`.",
 }
 KEYS = ["reqs", "wall_s", "rps", "mib_s", "cpu_s", "cpu_us_per_req", "rss_mib", "accepts", "srv_reqs"]
 
@@ -363,6 +374,146 @@ def run_many_origins(exe, requests, reps, extra_args, time_bin):
     return med, None
 
 
+# ------------------------------------------------ G: idle connections
+
+# nginx for G alone: bench.sh's server allows 4,096 connections, G holds N
+# (10,000) open at once. TLS as E's server (TLSv1.3 here, same certificate,
+# session cache and tickets), nothing closes an idle connection during a run.
+IDLE_NGINX_CONF = """worker_processes 1;
+worker_rlimit_nofile {nofile};
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections {conns}; }}
+http {{
+    access_log off;
+    keepalive_timeout 3600s;
+    keepalive_requests 1000000;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl backlog=4096;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_timeout 1h;
+        ssl_session_tickets on;
+        location = /status {{ stub_status; }}
+        location / {{ default_type text/plain; return 200 "hello, world\\n"; }}
+    }}
+}}
+"""
+IDLE_RE = {
+    "idle": re.compile(r"^idle connections: (\d+) \(dials (\d+)\)", re.M),
+    "heap": re.compile(r"^heap in use: (\d+) -> (\d+) bytes: (\d+) bytes per idle connection", re.M),
+    "rss": re.compile(r"^RSS: (\d+) -> (\d+) KiB \(([\d.]+) KiB per idle connection", re.M),
+    "tls": re.compile(r"^TLS: (.*), (\d+) of (\d+) handshakes resumed", re.M),
+}
+IDLE_BUDGET = 2048  # bytes of user memory per idle connection (the aim G checks)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class IdleNginx:
+    """nginx (TLSv1.3) that holds `conns` connections, in `work`/idle-nginx,
+    stopped on exit from the with block."""
+
+    def __init__(self, work, cert, key, conns):
+        self.dir = os.path.join(work, "idle-nginx")
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        os.chmod(self.dir, 0o755)  # the worker runs as another user
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            # A connection is one descriptor; room for the listener, logs and some slack.
+            f.write(IDLE_NGINX_CONF.format(dir=self.dir, port=self.port, cert=cert, key=key, conns=conns,
+                                           nofile=conns + 1024))
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", self.conf, "-e",
+                                      os.path.join(self.dir, "error.log")])
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.__exit__()
+        with open(os.path.join(self.dir, "error.log")) as f:
+            raise RuntimeError("nginx for G did not start: " + f.read().strip()[-300:])
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def idle_once(argv):
+    """One nethttp_idle_conns run: its figures, or raises RuntimeError."""
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=float(env("IDLE_TIMEOUT", "600")))
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {r.returncode}: {(r.stderr or r.stdout).strip()[-300:]}")
+    m = {k: rx.search(r.stdout) for k, rx in IDLE_RE.items()}
+    if not (m["idle"] and m["heap"] and m["rss"]):
+        raise RuntimeError(f"{' '.join(argv)}: unexpected output: {r.stdout.strip()[-300:]}")
+    # Fewer idle than asked for: the server closed some, the figure is not per connection held.
+    if int(m["idle"].group(1)) != int(argv[1]):
+        raise RuntimeError(f"{' '.join(argv)}: {m['idle'].group(1)} of {argv[1]} connections idle")
+    out = {"idle": int(m["idle"].group(1)), "dials": int(m["idle"].group(2)),
+           "heap_bytes_per_conn": float(m["heap"].group(3)), "rss_kib_per_conn": float(m["rss"].group(3)),
+           "rss_kib_before": int(m["rss"].group(1)), "rss_kib_after": int(m["rss"].group(2))}
+    if m["tls"]:
+        out.update(tls=m["tls"].group(1), resumed=int(m["tls"].group(2)), handshakes=int(m["tls"].group(3)))
+    return out
+
+
+def run_idle_conns(exe, n, reps, work, ca):
+    """G: `reps` interleaved runs of nethttp_idle_conns with n connections,
+    plain HTTP (its own forked server) and HTTPS (nginx, with and without
+    session resumption); medians. -> ({kind: medians}, None) or (None, error)."""
+    cert, key = (os.path.join(os.path.dirname(os.path.abspath(ca)), f) for f in ("server.pem", "server.key"))
+    if not (os.path.exists(cert) and os.path.exists(key)):
+        return None, f"no server certificate next to {ca} (bench.sh makes server.pem and server.key)"
+    try:
+        with IdleNginx(work, cert, key, max(20000, n + 1000)) as nginx:
+            url = f"https://127.0.0.1:{nginx.port}/small"
+            kinds = {"http": [exe, str(n)], "https": [exe, str(n), "--url", url, "--ca", ca],
+                     "https-full": [exe, str(n), "--url", url, "--ca", ca, "--no-resumption"]}
+            runs = {k: [] for k in kinds}
+            for rep in range(reps):
+                for k, argv in kinds.items():
+                    runs[k].append(idle_once(argv))
+                    log(f"[G] {k} run {rep + 1}: {runs[k][-1]['heap_bytes_per_conn']:.0f} bytes, "
+                        f"{runs[k][-1]['rss_kib_per_conn']:.2f} KiB per idle connection")
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        return None, str(e)
+    med = {}
+    for k, rs in runs.items():
+        med[k] = dict(rs[0])
+        for f in ("heap_bytes_per_conn", "rss_kib_per_conn"):
+            med[k][f] = statistics.median(r[f] for r in rs)
+            med[k][f + "_range"] = (min(r[f] for r in rs), max(r[f] for r in rs))
+        med[k]["idle"] = min(r["idle"] for r in rs)
+        med[k]["reps"], med[k]["n"] = len(rs), n
+    log("[G] done")
+    return med, None
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -472,6 +623,44 @@ def many_origins_table(med, err):
     return "\n".join(lines)
 
 
+IDLE_KINDS = {
+    "http": "plain HTTP (epoll server in a child process)",
+    "https": "HTTPS, session resumption (the default)",
+    "https-full": "HTTPS, full handshakes (`--no-resumption`)",
+}
+
+
+def idle_conns_table(med, err):
+    lines = ["### G: idle connections, user memory per connection (`nethttp_idle_conns`)", ""]
+    if err:
+        return "\n".join(lines + [f"not run: {err}"])
+    first = next(iter(med.values()))
+    tls = next((m["tls"] for m in med.values() if m.get("tls")), "?")
+    lines += [f"{first['n']:,} connections opened at once, every body read to its end, then all idle; heap = "
+              "mallinfo2 `uordblks` delta after `malloc_trim(0)`, RSS = resident delta (kernel socket memory not "
+              f"included); medians of {first['reps']} interleaved runs (min–max). HTTPS: nginx {nginx_version()}, "
+              f"{tls}, ECDSA P-256 certificate from the test CA. Aim: ≤ {IDLE_BUDGET:,} bytes per idle connection.",
+              "", "| connections | idle | handshakes resumed | heap bytes/conn (min–max) | RSS KiB/conn (min–max) "
+              "| ≤ 2 KiB |", "|---|---|---|---|---|---|"]
+    for k, m in med.items():
+        h, r = m["heap_bytes_per_conn"], m["rss_kib_per_conn"]
+        hr, rr = m["heap_bytes_per_conn_range"], m["rss_kib_per_conn_range"]
+        resumed = f"{m['resumed']:,} of {m['handshakes']:,}" if "handshakes" in m else "—"
+        lines.append(f"| {IDLE_KINDS.get(k, k)} | {m['idle']:,} | {resumed} | **{h:,.0f}** "
+                     f"({hr[0]:,.0f}–{hr[1]:,.0f}) | {r:.2f} ({rr[0]:.2f}–{rr[1]:.2f}) "
+                     f"| {'yes' if h <= IDLE_BUDGET else 'no'} |")
+    if "http" in med and "https" in med:
+        plain, tls_ = med["http"], med["https"]
+        lines.append(f"| **HTTPS ÷ plain** | | | {tls_['heap_bytes_per_conn'] / plain['heap_bytes_per_conn']:.0f}× "
+                     f"| {tls_['rss_kib_per_conn'] / plain['rss_kib_per_conn']:.1f}× | |")
+    return "\n".join(lines)
+
+
+def nginx_version():
+    r = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
+    return (r.stderr or r.stdout).strip().rpartition("/")[2] or "?"
+
+
 def host_line():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -482,7 +671,7 @@ def host_line():
     return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
-def write_report(args, results, resumption, many, many_err, header, wrk_secs):
+def write_report(args, results, resumption, many, many_err, idle, idle_err, header, wrk_secs):
     os.makedirs(args.out, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -502,6 +691,10 @@ def write_report(args, results, resumption, many, many_err, header, wrk_secs):
                 parts += [NOTES[wid], ""]
     if many is not None or many_err:
         parts += [many_origins_table(many, many_err), ""]
+    if idle is not None or idle_err:
+        parts += [idle_conns_table(idle, idle_err), ""]
+        if idle is not None:
+            parts += [NOTES["G"], ""]
     parts += ["## Ratios (same run)", "", ratio_tables(results), ""]
     text = "\n".join(parts)
     with open(os.path.join(args.out, "results.md"), "w") as f:
@@ -525,6 +718,17 @@ def write_report(args, results, resumption, many, many_err, header, wrk_secs):
             for k, m in many.items():
                 w.writerow([k, m["requests"], m["concurrency"], m["max_idle"], m["reps"]]
                            + [f"{m[x]:.6g}" for x in fields])
+
+    if idle is not None:
+        with open(os.path.join(args.out, "idle_conns.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            fields = ["heap_bytes_per_conn", "rss_kib_per_conn"]
+            w.writerow(["kind", "connections", "idle", "reps", "tls", "resumed"] + fields
+                       + [x + "_min" for x in fields] + [x + "_max" for x in fields])
+            for k, m in idle.items():
+                w.writerow([k, m["n"], m["idle"], m["reps"], m.get("tls", ""), m.get("resumed", "")]
+                           + [f"{m[x]:.6g}" for x in fields] + [f"{m[x + '_range'][0]:.6g}" for x in fields]
+                           + [f"{m[x + '_range'][1]:.6g}" for x in fields])
 
     with open(os.path.join(args.out, "peers.dat"), "w") as f:
         f.write(f"# Client CPU per request (user+sys µs), medians of {REPS}, written by scripts/bench.sh "
@@ -556,10 +760,11 @@ def main():
     ap.add_argument("--harness-csv", default="", help="run.sh's RESULTS (workloads S..C2)")
     ap.add_argument("--header", default="", help="file with the host/versions lines run.sh printed")
     ap.add_argument("--many-origins", required=True, help="the nethttp_many_origins binary")
+    ap.add_argument("--idle-conns", default="", help="the nethttp_idle_conns binary (workload G)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    extra = set((env("EXTRA") or "D,E,F").split(","))
+    extra = set((env("EXTRA") or "D,E,F,G").split(","))
     harness = import_harness(args.peers_dir)
     results = read_harness_csv(args.harness_csv)
     resumption = {}
@@ -629,11 +834,21 @@ def main():
         if many_err:
             log(f"[F] skipped: {many_err}")
 
+    idle, idle_err = None, None
+    if "G" in extra:
+        if not args.idle_conns:
+            idle_err = "no nethttp_idle_conns binary (--idle-conns)"
+        else:
+            idle, idle_err = run_idle_conns(args.idle_conns, int(env("IDLE_CONNS", "10000")), REPS, args.work,
+                                            args.ca)
+        if idle_err:
+            log(f"[G] skipped: {idle_err}")
+
     header = []
     if args.header and os.path.exists(args.header):
         with open(args.header) as f:
             header = [l.rstrip("\n") for l in f if l.strip()]
-    write_report(args, results, resumption, many, many_err, header, wrk_secs)
+    write_report(args, results, resumption, many, many_err, idle, idle_err, header, wrk_secs)
 
 
 if __name__ == "__main__":

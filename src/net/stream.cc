@@ -48,6 +48,10 @@ Result<Readiness> Stream::wait_ready(bool want_write, std::optional<Clock::time_
   return net::wait_ready(fd_.get(), want_write, deadline);
 }
 
+void Stream::release_buffers() noexcept {
+  if (tls_) tls_->release_buffers();
+}
+
 IdleProbe Stream::probe_idle() {
   const IdleProbe raw = net::probe_idle(fd_.get());
   if (!tls_ || raw != IdleProbe::unsolicited) return raw;

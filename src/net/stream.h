@@ -48,6 +48,8 @@ class Stream {
   /// What an idle connection holds; for TLS, records that carry no data
   /// (session tickets) are consumed and do not count.
   [[nodiscard]] IdleProbe probe_idle();
+  /// Gives back what only a busy connection needs (TLS record buffers).
+  void release_buffers() noexcept;
 
  private:
   void close() noexcept;

@@ -19,6 +19,9 @@
 namespace nethttp::net {
 namespace {
 
+/// The first OpenSSL 3 release whose SSL_free_buffers() is safe: 3.0.14.
+constexpr unsigned long kFreeBuffersFixed = 0x300000e0UL;  // NOLINT(google-runtime-int)
+
 // ---------------------------------------------------------------- the socket BIO
 
 /// OpenSSL's own socket BIO write()s (SIGPIPE on a closed peer) and blocks
@@ -443,6 +446,11 @@ Result<std::optional<std::size_t>> TlsSession::read(std::span<char> buf, bool wa
 
 bool TlsSession::has_buffered() const noexcept {
   return SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1;
+}
+
+void TlsSession::release_buffers() noexcept {
+  // OpenSSL before 3.0.14 could free a buffer still in use here (CVE-2024-4741).
+  if (OpenSSL_version_num() >= kFreeBuffersFixed) (void)SSL_free_buffers(ssl_);
 }
 
 void TlsSession::close_notify() noexcept {

@@ -93,6 +93,10 @@ class TlsSession {
   [[nodiscard]] bool has_buffered() const noexcept;
   /// Sends close_notify if the socket takes it now (never blocks).
   void close_notify() noexcept;
+  /// Frees the record buffers while the connection is idle (unless they
+  /// hold unread bytes). SSL_MODE_RELEASE_BUFFERS alone leaves the write
+  /// buffer allocated when the last operation was a read, about 16 KB.
+  void release_buffers() noexcept;
 
  private:
   friend class TlsContext;

@@ -216,6 +216,8 @@ void ConnPool::put(std::unique_ptr<PersistConn> conn, std::optional<CloseReason>
   std::vector<Closing> closing;
   const std::uint64_t id = conn->id;
   bool parked = false;
+  // Before the lock: once parked, another thread may take it at once.
+  if (!why_not) conn->stream.release_buffers();
   {
     const LockGuard lock(mu_);
     --stats_.in_use;
