@@ -33,6 +33,7 @@
 #endif
 
 #if defined(NETHTTP_ASAN_FIBERS)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(NETHTTP_TSAN_FIBERS)
@@ -60,6 +61,11 @@ struct RecordingStack {
   ctx::stack_context* where;
   ctx::stack_context allocate() {
     *where = inner.allocate();
+#if defined(NETHTTP_ASAN_FIBERS)
+    // The mapping may reuse a dead fiber's, whose frames never returned
+    // (a fiber's entry does not): their red zones would still be marked.
+    __asan_unpoison_memory_region(static_cast<char*>(where->sp) - where->size, where->size);
+#endif
     return *where;
   }
   void deallocate(ctx::stack_context& sc) noexcept { inner.deallocate(sc); }
@@ -326,7 +332,8 @@ FiberScheduler::Ticket FiberScheduler::prepare_park() noexcept {
 
 bool FiberScheduler::park(std::optional<Clock::time_point> deadline) {
   Fiber& f = *running_;
-  if (deadline) timers_.push(Timer{*deadline, f.slot, f.serial});
+  // max(): no deadline (a timer for it would only sit in the queue).
+  if (deadline && *deadline != Clock::time_point::max()) timers_.push(Timer{*deadline, f.slot, f.serial});
   suspend(f);
   // Resumed: whoever woke it ended the park (make_ready()).
   return !f.timed_out;

@@ -112,10 +112,10 @@ class FiberScheduler {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   Mutex remote_mu_;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> remote_wakes_ GUARDED_BY(remote_mu_);
-  /// Where the loop runs, for the sanitizers' fiber switches.
-  const void* loop_stack_bottom_ = nullptr;
-  std::size_t loop_stack_size_ = 0;
-  void* loop_tsan_fiber_ = nullptr;
+  /// Where the loop runs, for the sanitizers' fiber switches (unused without them).
+  [[maybe_unused]] const void* loop_stack_bottom_ = nullptr;
+  [[maybe_unused]] std::size_t loop_stack_size_ = 0;
+  [[maybe_unused]] void* loop_tsan_fiber_ = nullptr;
 };
 
 /// One waiter's wake-up, for a thread or a fiber alike: the pool's
@@ -126,7 +126,8 @@ class Signal {
   /// Waits, releasing the lock meanwhile, until notify() or `deadline`
   /// (nullopt: none); false on timeout. May return early: callers re-check
   /// their condition.
-  bool wait_until(UniqueLock& lock, std::optional<Clock::time_point> deadline);
+  /// (Opaque to clang's lock analysis, as a condition variable's wait is.)
+  bool wait_until(UniqueLock& lock, std::optional<Clock::time_point> deadline) NO_THREAD_SAFETY_ANALYSIS;
   void notify() noexcept;
 
  private:
