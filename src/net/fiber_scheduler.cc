@@ -68,7 +68,9 @@ struct RecordingStack {
 #endif
     return *where;
   }
-  void deallocate(ctx::stack_context& sc) noexcept { inner.deallocate(sc); }
+  void deallocate(ctx::stack_context& sc) noexcept {
+    inner.deallocate(sc);
+  }
 };
 
 }  // namespace
