@@ -44,9 +44,10 @@ class FiberScheduler {
   /// operation found nothing to do (EAGAIN, or poll() saying not ready);
   /// it may also return true spuriously. Errors: io (epoll_ctl).
   [[nodiscard]] Result<bool> wait_fd(int fd, std::uint32_t events, std::optional<Clock::time_point> deadline);
-  /// A read of `fd` found nothing (EAGAIN). Until its watch next reports
-  /// it readable, a read may park at once (wait_fd()) without trying:
-  /// whatever arrives after this produces that report.
+  /// A read of `fd` found nothing (EAGAIN: not even the end of the
+  /// stream). Until its watch next reports it readable, a read may park at
+  /// once (wait_fd()) without trying: whatever arrives after this produces
+  /// that report.
   void note_empty(int fd) noexcept;
   /// Whether `fd` is known to hold nothing to read (see note_empty()).
   [[nodiscard]] bool known_empty(int fd) const noexcept;

@@ -67,6 +67,8 @@ Result<std::size_t> recv_some(int fd, std::span<char> buf) {
 Result<std::optional<std::size_t>> try_recv(int fd, std::span<char> buf) {
   for (;;) {
     const ssize_t n = recv_nowait(fd, buf.data(), buf.size(), 0);
+    // (A short read does not make the socket known empty: the end of the
+    // stream may be there already, and no new report would announce it.)
     if (n >= 0) return std::optional<std::size_t>(static_cast<std::size_t>(n));
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -233,6 +233,37 @@ TEST(FiberScheduler, AnEmptyReadLetsTheNextReadParkAtOnceWithoutLosingBytes) {
   EXPECT_EQ(got, "late");
 }
 
+TEST(FiberScheduler, AShortReadIsNotTakenForAnEmptySocketTheEndMayFollow) {
+  // The peer's last bytes and its FIN are both in before the read: a read
+  // that parked after taking the bytes would get no new report of the end.
+  SocketPair pair;
+  FiberScheduler scheduler(kStack);
+  std::string got = "unset";
+  Clock::duration waited{};
+  scheduler.spawn([&] {
+    ASSERT_TRUE(wait_for(pair.a.get(), POLLIN, Clock::now() + 1ms));  // watched from here on
+    ASSERT_TRUE(send_all(pair.b.get(), "last", Clock::now() + 5s));
+    pair.b.reset();
+    std::string buf(8, '\0');
+    Result<std::optional<std::size_t>> short_read = try_recv(pair.a.get(), buf);
+    ASSERT_TRUE(short_read && *short_read && **short_read == 4);
+    EXPECT_FALSE(FiberScheduler::current()->known_empty(pair.a.get()));
+    const auto start = Clock::now();
+    got = read_some(pair.a.get());
+    waited = Clock::now() - start;
+  });
+  // Bounds a wrong park: the interrupt reports the socket after 2 s.
+  std::jthread watchdog([fd = pair.a.get()](std::stop_token stop) {
+    const auto until = Clock::now() + 2s;
+    while (!stop.stop_requested() && Clock::now() < until) std::this_thread::sleep_for(10ms);
+    if (!stop.stop_requested()) interrupt(fd);
+  });
+  scheduler.run();
+  watchdog.request_stop();
+  EXPECT_EQ(got, "");
+  EXPECT_LT(waited, 1s);
+}
+
 TEST(FiberScheduler, BytesThatArriveAfterAnEmptyReadClearTheKnowledge) {
   SocketPair pair;
   FiberScheduler scheduler(kStack);
