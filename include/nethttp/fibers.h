@@ -23,13 +23,16 @@ namespace nethttp {
 /// the process (as from a std::thread).
 class FiberGroup {
  public:
+  /// How the group makes its fibers.
   struct Options {
     /// Each fiber's stack, with a guard page below it. Only the pages a
     /// fiber touches take memory.
     std::size_t stack_size = std::size_t{256} << 10;
   };
 
+  /// A group with the default Options.
   FiberGroup() : FiberGroup(Options{}) {}
+  /// A group whose fibers are made as `options` says.
   explicit FiberGroup(Options options);
   /// Fibers spawned but not run are dropped unstarted.
   ~FiberGroup();
