@@ -167,6 +167,33 @@ std::string first_of(const std::vector<std::string>& wrong) {
   return wrong.empty() ? std::string() : wrong.front();
 }
 
+/// What GETs of "ok" pages made by fibers of one group got.
+struct FiberFetches {
+  int ok = 0;
+  std::vector<std::string> wrong;  ///< every answer but "ok"
+};
+
+/// Runs `fibers` fibers in a new group, each fetching `base`/F-I for I in
+/// [0, each) one after another through `client`.
+FiberFetches fetch_in_fibers(Client& client, const std::string& base, int fibers, int each) {
+  FiberFetches got;
+  FiberGroup group;
+  for (int f = 0; f < fibers; ++f) {
+    group.spawn([&, f] {
+      for (int i = 0; i < each; ++i) {
+        std::string body = fetch(client, base + "/" + std::to_string(f) + "-" + std::to_string(i));
+        if (body == "ok") {
+          ++got.ok;
+        } else {
+          got.wrong.push_back(std::move(body));
+        }
+      }
+    });
+  }
+  run_bounded(group);
+  return got;
+}
+
 /// Records which threads ran the fibers (a lock, so that the record stays
 /// right even if fibers did run elsewhere, which is what it checks).
 class ThreadLog {
@@ -1427,25 +1454,9 @@ TEST_F(FiberTest, NewConnectionsOnTheFdNumbersOfClosedOnesAreWaitedOnCorrectly) 
   Client& client = make_client(std::move(options));
   constexpr int kFibers = 4;
   constexpr int kEach = 50;
-  std::vector<std::string> wrong;
-  int ok_count = 0;
-  FiberGroup group;
-  for (int f = 0; f < kFibers; ++f) {
-    group.spawn([&, f] {
-      for (int i = 0; i < kEach; ++i) {
-        const std::string got =
-            fetch(client, server.url() + "/" + std::to_string(f) + "-" + std::to_string(i));
-        if (got == "ok") {
-          ++ok_count;
-        } else {
-          wrong.push_back(got);
-        }
-      }
-    });
-  }
-  run_bounded(group);
+  const FiberFetches got = fetch_in_fibers(client, server.url(), kFibers, kEach);
 
-  EXPECT_EQ(ok_count, kFibers * kEach) << "the first wrong: " << first_of(wrong);
+  EXPECT_EQ(got.ok, kFibers * kEach) << "the first wrong: " << first_of(got.wrong);
   const TransportStats stats = settled_stats();
   EXPECT_EQ(stats.dials, std::uint64_t{kFibers * kEach});
   EXPECT_EQ(stats.reuses, 0u);
@@ -1467,25 +1478,9 @@ TEST_F(FiberTest, ConnectionsTheServerClosesAfterEachResponseAreReplacedWithoutA
   Client& client = make_client();
   constexpr int kFibers = 4;
   constexpr int kEach = 25;
-  std::vector<std::string> wrong;
-  int ok_count = 0;
-  FiberGroup group;
-  for (int f = 0; f < kFibers; ++f) {
-    group.spawn([&, f] {
-      for (int i = 0; i < kEach; ++i) {
-        const std::string got =
-            fetch(client, server.url() + "/" + std::to_string(f) + "-" + std::to_string(i));
-        if (got == "ok") {
-          ++ok_count;
-        } else {
-          wrong.push_back(got);
-        }
-      }
-    });
-  }
-  run_bounded(group);
+  const FiberFetches got = fetch_in_fibers(client, server.url(), kFibers, kEach);
 
-  EXPECT_EQ(ok_count, kFibers * kEach) << "the first wrong: " << first_of(wrong);
+  EXPECT_EQ(got.ok, kFibers * kEach) << "the first wrong: " << first_of(got.wrong);
   const std::vector<ServerRequest> seen = server.requests();
   EXPECT_EQ(seen.size(), std::size_t{kFibers * kEach});
   for (const ServerRequest& r : seen) EXPECT_EQ(r.exchange_index, 0u) << r.target;
