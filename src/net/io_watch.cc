@@ -1,5 +1,7 @@
 #include "net/io_watch.h"
 
+#include <utility>
+
 namespace nethttp::net {
 
 IoWatch::IoWatch(int fd, std::optional<Clock::time_point> deadline, std::stop_token cancel) : fd_(fd) {
@@ -8,8 +10,12 @@ IoWatch::IoWatch(int fd, std::optional<Clock::time_point> deadline, std::stop_to
 }
 
 IoWatch::~IoWatch() {
+  disarm();
+}
+
+void IoWatch::disarm() noexcept {
   on_stop_.reset();
-  if (timer_ != 0) Timers::shared().cancel(timer_);
+  if (timer_ != 0) Timers::shared().cancel(std::exchange(timer_, 0));
 }
 
 void IoWatch::fire(Fired why) noexcept {

@@ -21,11 +21,14 @@ class IoWatch {
   enum class Fired : std::uint8_t { none, deadline, canceled };
 
   IoWatch(int fd, std::optional<Clock::time_point> deadline, std::stop_token cancel);
-  /// Unregisters; when it returns, no callback is running or will run.
+  /// disarm().
   ~IoWatch();
   IoWatch(const IoWatch&) = delete;
   IoWatch& operator=(const IoWatch&) = delete;
 
+  /// Unregisters; when it returns, no callback is running or will run, so
+  /// fired() is final. Idempotent.
+  void disarm() noexcept;
   [[nodiscard]] Fired fired() const noexcept { return fired_.load(std::memory_order_acquire); }
 
  private:

@@ -138,8 +138,10 @@ void BodyReader::finish() {
   for (const codec::FieldView& f : b.parser.trailers()) trailers_.add(f.name, f.value);
   facts_.body_complete = true;
   facts_.bytes_after_response = !b.read.empty();
+  // The watch is disarmed first: no deadline may interrupt a pooled socket,
+  // and one that fired before that is seen.
+  if (watch_) watch_->disarm();
   facts_.interrupted = watch_ && watch_->fired() != net::IoWatch::Fired::none;
-  // The watch goes first: no deadline may interrupt a pooled socket.
   watch_.reset();
   lease_.release(why_not_reusable(facts_));
 }

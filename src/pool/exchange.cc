@@ -387,6 +387,9 @@ Result<Response> Exchange::run() {
   }
   Result<Progress> progress = read_head(/*stop_at_continue=*/false);
   if (!progress) return fail(std::move(progress).error(), "reading response headers from");
+  // Disarmed before asking: a timeout that fires after the question would
+  // shut the socket under a response taken for a success.
+  if (head_watch_) head_watch_->disarm();
   if (head_watch_ && head_watch_->fired() != net::IoWatch::Fired::none) {
     return fail(Error(ErrorKind::timeout, "timeout"), "reading response headers from");
   }

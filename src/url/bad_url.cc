@@ -20,7 +20,8 @@ std::string redact_password(std::string_view input) {
   const std::string_view authority = input.substr(start, input.find_first_of("/?#", start) - start);
   const std::size_t at = authority.rfind('@');
   const std::size_t colon = authority.find(':');
-  if (at == std::string_view::npos || colon >= at - 1) return std::string(input);
+  // No '@', an empty userinfo ("http://@h"), or no password before the '@'.
+  if (at == std::string_view::npos || at == 0 || colon >= at - 1) return std::string(input);
   std::string out(input.substr(0, start + colon + 1));
   out += "xxxxx";
   out += input.substr(start + at);

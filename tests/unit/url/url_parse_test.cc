@@ -331,6 +331,7 @@ TEST(UrlParse, KeepsPasswordsOutOfErrorMessages) {
   EXPECT_EQ(error_of("http://u:@a:0/"), R"-(port "0" out of range in "http://u:@a:0/")-");
   EXPECT_EQ(error_of("http://u@a:0/"), R"-(port "0" out of range in "http://u@a:0/")-");
   EXPECT_EQ(error_of("http://a:0/@x"), R"-(port "0" out of range in "http://a:0/@x")-");
+  EXPECT_EQ(error_of("http://@a:0/"), R"-(port "0" out of range in "http://@a:0/")-");
   // the base's password reaches a resolved target, but not the message
   const auto resolved = Url::parse("http://u:secret@a/")->resolve("%zz");
   ASSERT_FALSE(resolved.ok());
