@@ -14,7 +14,7 @@
 #         (10000) at once (bench/nethttp_idle_conns);
 #   3. writes docs/bench/results.md (tables, ratios), results.csv,
 #      many_origins.csv, idle_conns.csv (G), peers.dat, and draws docs/bench/peers.png (gnuplot).
-# About 3 minutes on 2 cores with the defaults once everything is built; a
+# About 5 minutes on 2 cores with the defaults once everything is built; a
 # first run also sets up the peers and builds nethttp (10 minutes in all).
 #
 # Settings (env): REPS (3) runs per client and workload, medians reported;

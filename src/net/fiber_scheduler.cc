@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <limits>
 #include <string>
 
 #include "nethttp/fibers.h"
@@ -122,9 +121,11 @@ void FiberScheduler::spawn(std::function<void()> fn) {
   Fiber& f = fibers_[new_slot()];
   f.fn = std::move(fn);
   f.live = true;
-  f.serial = 0;
-  f.timed_out = false;
   ++live_;
+  // A fiber is ready at most once at a time: room for all of them now means
+  // no allocation when they wake.
+  ready_.reserve(fibers_.size());
+  batch_.reserve(fibers_.size());
   ready_.push_back(f.slot);
 }
 
@@ -210,20 +211,20 @@ void FiberScheduler::run() {
 #endif
   while (live_ > 0) {
     while (!ready_.empty()) {
-      const std::uint32_t slot = ready_.front();
-      ready_.pop_front();
-      resume(fibers_[slot]);
+      // Those made ready meanwhile run in the next batch, in order.
+      batch_.swap(ready_);
+      for (const std::uint32_t slot : batch_) resume(fibers_[slot]);
+      batch_.clear();
     }
     if (live_ == 0) break;
-    poll_events(/*block=*/true);
+    poll_events();
     fire_timers();
   }
   tl_loop = outer;
 }
 
-void FiberScheduler::poll_events(bool block) {
-  int timeout = block ? -1 : 0;
-  if (block && !timers_.empty()) timeout = poll_timeout_ms(timers_.top().when);
+void FiberScheduler::poll_events() {
+  const int timeout = timers_.empty() ? -1 : poll_timeout_ms(timers_.top().when);
   std::array<epoll_event, 128> events{};
   const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
   if (n < 0) {
@@ -236,12 +237,12 @@ void FiberScheduler::poll_events(bool block) {
     if (fd == wakeup_.get()) {
       std::uint64_t count = 0;
       (void)!::read(fd, &count, sizeof count);
-      std::vector<std::pair<std::uint32_t, std::uint64_t>> wakes;
       {
         const LockGuard guard(remote_mu_);
-        wakes.swap(remote_wakes_);
+        remote_batch_.swap(remote_wakes_);
       }
-      for (const auto& [slot, serial] : wakes) make_ready(slot, serial, /*timed_out=*/false);
+      for (const auto& [slot, serial] : remote_batch_) make_ready(slot, serial, /*timed_out=*/false);
+      remote_batch_.clear();
       continue;
     }
     if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
@@ -284,10 +285,6 @@ FiberScheduler::FdWatch* FiberScheduler::watch_of(int fd) noexcept {
   return &fds_[index];
 }
 
-const FiberScheduler::FdWatch* FiberScheduler::watch_of(int fd) const noexcept {
-  return const_cast<FiberScheduler*>(this)->watch_of(fd);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-}
-
 Result<bool> FiberScheduler::wait_fd(int fd, std::uint32_t events,
                                      std::optional<Clock::time_point> deadline) {
   Fiber& f = *running_;
@@ -320,7 +317,7 @@ void FiberScheduler::note_empty(int fd) noexcept {
   if (FdWatch* watch = watch_of(fd)) watch->known_empty = true;
 }
 
-bool FiberScheduler::known_empty(int fd) const noexcept {
+bool FiberScheduler::known_empty(int fd) noexcept {
   const FdWatch* watch = watch_of(fd);
   return watch != nullptr && watch->known_empty;
 }

@@ -50,7 +50,7 @@ class FiberScheduler {
   /// that report.
   void note_empty(int fd) noexcept;
   /// Whether `fd` is known to hold nothing to read (see note_empty()).
-  [[nodiscard]] bool known_empty(int fd) const noexcept;
+  [[nodiscard]] bool known_empty(int fd) noexcept;
 
   /// Identifies one park of one fiber, for waking it from anywhere; stale
   /// tickets (the fiber already resumed) are ignored.
@@ -91,7 +91,8 @@ class FiberScheduler {
   /// Makes the fiber in `slot` runnable if it is still parked as `serial`.
   void make_ready(std::uint32_t slot, std::uint64_t serial, bool timed_out);
   void wake_local_or_remote(std::uint32_t slot, std::uint64_t serial);
-  void poll_events(bool block);
+  /// Waits for socket reports, wake-ups from other threads or the next timer.
+  void poll_events();
   void fire_timers();
   [[nodiscard]] std::uint32_t new_slot();
 
@@ -102,17 +103,18 @@ class FiberScheduler {
   /// stale ticket never points at freed memory.
   std::deque<Fiber> fibers_;
   std::vector<std::uint32_t> free_slots_;
-  std::deque<std::uint32_t> ready_;
+  std::vector<std::uint32_t> ready_;  ///< runnable, in order
+  std::vector<std::uint32_t> batch_;  ///< the ones being run
   std::size_t live_ = 0;
   std::uint64_t next_serial_ = 0;
   Fiber* running_ = nullptr;
   /// The current watch of each fd number (index: fd), if it is the same socket.
   [[nodiscard]] FdWatch* watch_of(int fd) noexcept;
-  [[nodiscard]] const FdWatch* watch_of(int fd) const noexcept;
   std::vector<FdWatch> fds_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   Mutex remote_mu_;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> remote_wakes_ GUARDED_BY(remote_mu_);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> remote_batch_;  ///< taken from remote_wakes_
   /// Where the loop runs, for the sanitizers' fiber switches (unused without them).
   [[maybe_unused]] const void* loop_stack_bottom_ = nullptr;
   [[maybe_unused]] std::size_t loop_stack_size_ = 0;

@@ -201,24 +201,38 @@ TEST(Examples, SimpleGetFailsWithTheErrorOnStderr) {
 // ---------------------------------------------------------------------------
 // concurrent_fetch
 
+/// Runs concurrent_fetch with `options` over `urls` URLs of `server` and
+/// checks that it printed one successful line per URL, in the order given.
+/// Its lines (the last: the counters), or none after a failure.
+std::vector<std::string> run_concurrent_fetch(ExampleServer& server, std::vector<std::string> options,
+                                              int urls) {
+  std::vector<std::string> args = std::move(options);
+  const std::size_t first_url = args.size();
+  for (int i = 0; i < urls; ++i) args.push_back(server.url("/hello?n=" + std::to_string(i)));
+  const CliRun run = run_example(NETHTTP_EXAMPLE_CONCURRENT_FETCH_PATH, args);
+  EXPECT_EQ(run.exit_code, 0) << describe(run);
+  EXPECT_EQ(run.err, "");
+  std::vector<std::string> lines = lines_of(run.out);
+  if (lines.size() != static_cast<std::size_t>(urls) + 1) {
+    ADD_FAILURE() << "expected " << urls + 1 << " lines:\n" << run.out;
+    return {};
+  }
+  for (std::size_t i = 0; i < static_cast<std::size_t>(urls); ++i) {
+    EXPECT_EQ(lines[i].rfind(args[first_url + i] + " status=200 bytes=13 conn=", 0), 0U) << lines[i];
+  }
+  return lines;
+}
+
 TEST(Examples, ConcurrentFetchSharesConnectionsBetweenThreads) {
   ExampleServer server;
   constexpr int kUrls = 24;
   constexpr int kThreads = 4;
-  std::vector<std::string> args{"-j", std::to_string(kThreads)};
-  for (int i = 0; i < kUrls; ++i) args.push_back(server.url("/hello?n=" + std::to_string(i)));
-  const CliRun run = run_example(NETHTTP_EXAMPLE_CONCURRENT_FETCH_PATH, args);
-  ASSERT_EQ(run.exit_code, 0) << describe(run);
-  EXPECT_EQ(run.err, "");
-
-  const std::vector<std::string> lines = lines_of(run.out);
-  ASSERT_EQ(lines.size(), kUrls + 1U) << run.out;
+  const std::vector<std::string> lines =
+      run_concurrent_fetch(server, {"-j", std::to_string(kThreads)}, kUrls);
+  ASSERT_EQ(lines.size(), kUrls + 1U);
   int reused = 0;
   for (int i = 0; i < kUrls; ++i) {
-    // One line per URL, in the order given.
     const std::string& line = lines[static_cast<std::size_t>(i)];
-    EXPECT_EQ(line.rfind(args[static_cast<std::size_t>(i) + 2] + " status=200 bytes=13 conn=", 0), 0U)
-        << line;
     if (line.ends_with(" reused=yes")) {
       ++reused;
     } else {
@@ -249,19 +263,9 @@ TEST(Examples, ConcurrentFetchWithFibersSharesConnectionsBetweenThem) {
   ExampleServer server;
   constexpr int kUrls = 24;
   constexpr int kFibers = 4;
-  std::vector<std::string> args{"-j", std::to_string(kFibers), "--fibers"};
-  for (int i = 0; i < kUrls; ++i) args.push_back(server.url("/hello?n=" + std::to_string(i)));
-  const CliRun run = run_example(NETHTTP_EXAMPLE_CONCURRENT_FETCH_PATH, args);
-  ASSERT_EQ(run.exit_code, 0) << describe(run);
-  EXPECT_EQ(run.err, "");
-  const std::vector<std::string> lines = lines_of(run.out);
-  ASSERT_EQ(lines.size(), kUrls + 1U) << run.out;
-  for (int i = 0; i < kUrls; ++i) {
-    EXPECT_EQ(lines[static_cast<std::size_t>(i)].rfind(
-                  args[static_cast<std::size_t>(i) + 3] + " status=200 bytes=13 conn=", 0),
-              0U)
-        << lines[static_cast<std::size_t>(i)];
-  }
+  const std::vector<std::string> lines =
+      run_concurrent_fetch(server, {"-j", std::to_string(kFibers), "--fibers"}, kUrls);
+  ASSERT_EQ(lines.size(), kUrls + 1U);
   const auto dials = field(lines.back(), "dials");
   const auto reuses = field(lines.back(), "reuses");
   ASSERT_TRUE(dials && reuses) << lines.back();

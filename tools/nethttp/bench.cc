@@ -9,10 +9,8 @@
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "args.h"

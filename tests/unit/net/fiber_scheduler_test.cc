@@ -3,7 +3,6 @@
 #include "net/fiber_scheduler.h"
 
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +15,7 @@
 #include "net/fd.h"
 #include "net/socket_io.h"
 #include "nethttp/fibers.h"
+#include "unit/net/socket_pair.h"
 
 namespace nethttp::net {
 namespace {
@@ -23,17 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kStack = std::size_t{128} << 10;
-
-struct SocketPair {
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    a.reset(fds[0]);
-    b.reset(fds[1]);
-  }
-  Fd a;
-  Fd b;
-};
 
 std::string read_some(int fd) {
   std::string buf(64, '\0');

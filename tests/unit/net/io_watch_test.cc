@@ -2,7 +2,6 @@
 #include "net/io_watch.h"
 
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
@@ -11,22 +10,12 @@
 
 #include "net/fd.h"
 #include "net/socket_io.h"
+#include "unit/net/socket_pair.h"
 
 namespace nethttp::net {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct SocketPair {
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    a.reset(fds[0]);
-    b.reset(fds[1]);
-  }
-  Fd a;
-  Fd b;
-};
 
 TEST(IoWatch, ADeadlineThatPassesInterruptsTheSocketAndSaysWhy) {
   SocketPair pair;
