@@ -123,9 +123,8 @@ void FiberScheduler::spawn(std::function<void()> fn) {
   f.live = true;
   ++live_;
   // A fiber is ready at most once at a time: room for all of them now means
-  // no allocation when they wake.
+  // no allocation when they wake. (Only ready_: batch_ may be being run.)
   ready_.reserve(fibers_.size());
-  batch_.reserve(fibers_.size());
   ready_.push_back(f.slot);
 }
 
@@ -211,7 +210,9 @@ void FiberScheduler::run() {
 #endif
   while (live_ > 0) {
     while (!ready_.empty()) {
-      // Those made ready meanwhile run in the next batch, in order.
+      // Those made ready meanwhile run in the next batch, in order; the
+      // swap hands ready_ the spare buffer, as roomy as itself.
+      batch_.reserve(ready_.capacity());
       batch_.swap(ready_);
       for (const std::uint32_t slot : batch_) resume(fibers_[slot]);
       batch_.clear();

@@ -55,6 +55,23 @@ TEST(FiberScheduler, AFiberSpawnedByAFiberRunsBeforeRunReturns) {
   EXPECT_TRUE(inner_ran);
 }
 
+TEST(FiberScheduler, FibersSpawnedWhileABatchRunsAllRunOnce) {
+  // Each of the first batch's fibers adds many more while the batch is
+  // being run: the run list must not move under the loop.
+  FiberScheduler scheduler(kStack);
+  constexpr int kSpawners = 3;
+  constexpr int kEach = 200;
+  std::vector<int> runs(kSpawners * kEach, 0);
+  for (int s = 0; s < kSpawners; ++s) {
+    scheduler.spawn([&, s] {
+      for (int i = 0; i < kEach; ++i)
+        scheduler.spawn([&, n = s * kEach + i] { ++runs[static_cast<std::size_t>(n)]; });
+    });
+  }
+  scheduler.run();
+  EXPECT_EQ(runs, std::vector<int>(kSpawners * kEach, 1));
+}
+
 TEST(FiberScheduler, AReadParksTheFiberAndTheOthersRunMeanwhile) {
   SocketPair pair;
   FiberScheduler scheduler(kStack);
