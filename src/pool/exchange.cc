@@ -348,6 +348,14 @@ Result<Response> Exchange::run() {
     watch_ = std::make_unique<net::IoWatch>(fd, req_.deadline, req_.cancel);
   }
 
+  // A reused connection was probed when it left the pool; a fresh one is
+  // probed here, so a banner or a stray response is never taken for the
+  // answer to a request it preceded (Go: "unsolicited response").
+  if (!attempt_.conn_was_reused && conn_.stream.probe_idle() == net::IdleProbe::unsolicited) {
+    return fail(Error(ErrorKind::protocol, "the server sent data before any request was written"),
+                "before writing request to");
+  }
+
   const bool wait_for_continue = expects_continue();
   const bool inline_body =
       !wait_for_continue && req_.body.bytes() != nullptr && req_.body.bytes()->size() <= kInlineBodyBytes;

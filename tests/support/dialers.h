@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -14,6 +15,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "nethttp/transport.h"
@@ -75,39 +78,67 @@ class GatedDialer {
 /// The response every dial finds waiting for it.
 inline constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-/// The two ends of a connection made by socketpair_with().
-struct SocketPair {
-  int client = -1;  ///< for the transport
-  int server = -1;  ///< for the test
+/// The test's end of a socketpair, playing the server: it answers the first
+/// request (read to the blank line ending its head) with a canned response,
+/// from a thread of its own, then stays open for the test to act on. Not
+/// written before the request: bytes waiting on a fresh connection are a
+/// protocol error to the transport.
+class AnsweringPeer {
+ public:
+  AnsweringPeer(int fd, std::string response) : fd_(fd) {
+    answerer_ = std::thread([fd, response = std::move(response)] {
+      std::string head;
+      std::array<char, 512> buf{};
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n <= 0) return;  // the client went away, or close() woke us
+        head.append(buf.data(), static_cast<std::size_t>(n));
+      }
+      write_all(fd, response);
+    });
+  }
+  ~AnsweringPeer() { close(); }
+  AnsweringPeer(const AnsweringPeer&) = delete;
+  AnsweringPeer& operator=(const AnsweringPeer&) = delete;
+
+  /// -1 once closed.
+  [[nodiscard]] int fd() const { return fd_; }
+  /// Closes the test's end (a shutdown first wakes an answerer still waiting).
+  void close() {
+    if (fd_ < 0) return;
+    ::shutdown(fd_, SHUT_RDWR);
+    answerer_.join();
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+  std::thread answerer_;
 };
 
-/// A connected socketpair whose server end has already written `response`
-/// (the client reads it once it has sent its request).
-inline Result<SocketPair> socketpair_with(std::string_view response) {
+/// The two ends of a connection made by socketpair_answering().
+struct SocketPair {
+  int client = -1;                        ///< for the transport
+  std::unique_ptr<AnsweringPeer> server;  ///< the test's end
+};
+
+/// A connected socketpair whose server end answers the first request with
+/// `response`.
+inline Result<SocketPair> socketpair_answering(std::string_view response) {
   int fds[2] = {-1, -1};
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Error(ErrorKind::connect, "socketpair", errno);
   }
-  if (!write_all(fds[1], response)) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return Error(ErrorKind::connect, "writing the canned response");
-  }
-  return SocketPair{fds[0], fds[1]};
+  return SocketPair{fds[0], std::make_unique<AnsweringPeer>(fds[1], std::string(response))};
 }
 
 /// A dial hook that makes a socketpair per dial: the transport gets one
-/// end, the test the other ("the server"), with one response already
-/// written into it (the client reads it once it has sent its request). The
-/// test then acts on an idle connection's server end at a moment it chooses.
+/// end, the test the other ("the server"), which answers the first request
+/// with kOk. The test then acts on an idle connection's server end at a
+/// moment it chooses.
 class SocketPairDialer {
  public:
-  ~SocketPairDialer() {
-    for (const int fd : peers_) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-
   static DialFunc func(const std::shared_ptr<SocketPairDialer>& dialer) {
     return [dialer](const DialRequest&) { return dialer->dial(); };
   }
@@ -115,7 +146,7 @@ class SocketPairDialer {
   /// The server end of the n-th dial (from 0), or -1.
   [[nodiscard]] int peer(std::size_t n) const {
     const std::lock_guard lock(mu_);
-    return n < peers_.size() ? peers_[n] : -1;
+    return n < peers_.size() ? peers_[n]->fd() : -1;
   }
   [[nodiscard]] std::size_t dials() const {
     const std::lock_guard lock(mu_);
@@ -123,21 +154,20 @@ class SocketPairDialer {
   }
   void close_peer(std::size_t n) {
     const std::lock_guard lock(mu_);
-    ::close(peers_.at(n));
-    peers_.at(n) = -1;
+    peers_.at(n)->close();
   }
 
  private:
   Result<int> dial() {
-    Result<SocketPair> pair = socketpair_with(kOk);
+    Result<SocketPair> pair = socketpair_answering(kOk);
     if (!pair) return pair.error();
     const std::lock_guard lock(mu_);
-    peers_.push_back(pair->server);
+    peers_.push_back(std::move(pair->server));
     return pair->client;
   }
 
   mutable std::mutex mu_;  // guards peers_
-  std::vector<int> peers_;
+  std::vector<std::unique_ptr<AnsweringPeer>> peers_;
 };
 
 }  // namespace nethttp::testing

@@ -685,31 +685,29 @@ TEST_F(ConnPool, ARetryWaitingForItsFreshDialIsNotHandedAReusedConnection) {
 class FirstDialToATestPeer {
  public:
   explicit FirstDialToATestPeer(std::uint16_t port) : port_(port) {}
-  ~FirstDialToATestPeer() { close_peer(); }
 
   static DialFunc func(const std::shared_ptr<FirstDialToATestPeer>& dialer) {
     return [dialer](const DialRequest&) { return dialer->dial(); };
   }
   void close_peer() {
     const std::lock_guard lock(mu_);
-    if (peer_ >= 0) ::close(peer_);
-    peer_ = -1;
+    if (peer_) peer_->close();
   }
 
  private:
   Result<int> dial() {
     if (++dials_ > 1) return connect_loopback(port_);
-    Result<SocketPair> pair = socketpair_with(kOk);
+    Result<SocketPair> pair = socketpair_answering(kOk);
     if (!pair) return pair.error();
     const std::lock_guard lock(mu_);
-    peer_ = pair->server;
+    peer_ = std::move(pair->server);
     return pair->client;
   }
 
   const std::uint16_t port_;
   std::atomic<int> dials_{0};
   std::mutex mu_;  // guards peer_
-  int peer_ = -1;
+  std::unique_ptr<AnsweringPeer> peer_;
 };
 
 // A retry's waiter skips connections that carried requests; at the host's

@@ -3,6 +3,9 @@
 // a connection unusable.
 #include "nethttp/transport.h"
 
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -15,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/fd.h"
 #include "support/scripted_server.h"
 #include "support/test_server.h"
 #include "unit/pool/pool_test_support.h"
@@ -230,6 +234,42 @@ TEST_F(TransportRetry, RetriesARequestThatFailedOnAnIdleConnectionThatNeverCarri
 }
 
 // ---------------------------------------------------------------- keep-alive off
+
+// A fresh connection is probed before its first request: bytes already
+// waiting (a banner, a response to no request) are a protocol error, never
+// the response, and the request is not written after them.
+TEST_F(TransportReuse, BytesWaitingOnAFreshConnectionAreAnErrorNotTheResponse) {
+  net::Fd early_peer;
+  std::unique_ptr<AnsweringPeer> later_peer;
+  Transport& t = make_transport(options([&](TransportOptions& o) {
+    o.dial = [&](const DialRequest&) -> Result<int> {
+      if (early_peer.get() < 0) {
+        int fds[2] = {-1, -1};
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+          return Error(ErrorKind::connect, "socketpair");
+        early_peer = net::Fd(fds[1]);
+        EXPECT_TRUE(write_all(fds[1], "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly"));
+        return fds[0];
+      }
+      Result<SocketPair> pair = socketpair_answering(kOk);
+      if (!pair) return pair.error();
+      later_peer = std::move(pair->server);
+      return pair->client;
+    };
+  }));
+  Result<Response> first = t.round_trip(get_req("http://origin.test/"));
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().kind(), ErrorKind::protocol);
+  EXPECT_NE(first.error().message().find("before any request"), std::string::npos) << first.error().message();
+  std::array<char, 1> byte{};
+  EXPECT_LE(::recv(early_peer.get(), byte.data(), byte.size(), MSG_DONTWAIT), 0) << "the request was written";
+
+  Result<Response> second = t.round_trip(get_req("http://origin.test/"));
+  ASSERT_OK(second);
+  EXPECT_EQ(read_body(*second), "ok");
+  EXPECT_FALSE(second->conn.reused);
+  EXPECT_EQ(t.stats().dials, 2u);
+}
 
 TEST_F(TransportReuse, DisableKeepAlivesSendsConnectionCloseAndUsesEachConnectionOnce) {
   TestServer server;
