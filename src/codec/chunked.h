@@ -31,6 +31,8 @@ class ChunkLine {
   [[nodiscard]] bool complete() const noexcept { return part_ == Part::complete; }
   /// The chunk size; 0 marks the last chunk.
   [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+  /// Bytes of the line so far, CRLF included.
+  [[nodiscard]] std::size_t line_bytes() const noexcept { return line_bytes_; }
 
  private:
   enum class Part : std::uint8_t {

@@ -153,6 +153,7 @@ void ResponseParser::begin(std::string_view request_method) {
   remaining_ = 0;
   body_bytes_ = 0;
   chunk_line_.reset();
+  chunk_overhead_ = 0;
   chunk_end_seen_ = 0;
   head_bytes_seen_ = 0;
 }
@@ -177,6 +178,14 @@ Result<ParseStep> ResponseParser::parse(std::span<char> input) {
         if (!n) return std::move(n).error();
         used += *n;
         if (!chunk_line_.complete()) return ParseStep{ParseEvent::need_more, used, {}};
+        // The line, and the CRLF that will end its data.
+        chunk_overhead_ += chunk_line_.line_bytes() + 2;
+        if (chunk_overhead_ > limits_.max_chunk_overhead_bytes + 16 * body_bytes_) {
+          return Error(ErrorKind::body, "malformed chunked body: " + std::to_string(chunk_overhead_) +
+                                            " bytes of chunk framing for " + std::to_string(body_bytes_) +
+                                            " bytes of data (more than 16 per data byte + " +
+                                            std::to_string(limits_.max_chunk_overhead_bytes) + ")");
+        }
         if (chunk_line_.size() == 0) {
           state_ = State::trailers;
           scanned_ = 0;

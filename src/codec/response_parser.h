@@ -26,6 +26,11 @@ struct ParserLimits {
   std::size_t max_trailer_bytes = std::size_t{64} << 10;
   /// One chunk-size line including its extensions. Exceeding it: body.
   std::size_t max_chunk_line_bytes = 4096;
+  /// Chunked framing bytes (size lines, extensions, the CRLFs after data)
+  /// allowed beyond 16 per data byte, so that tiny chunks with long
+  /// extensions cannot make the client scan without end for little data.
+  /// Exceeding it: body.
+  std::size_t max_chunk_overhead_bytes = std::size_t{16} << 10;
 };
 
 /// A header field as a view into the bytes given to parse().
@@ -155,6 +160,8 @@ class ResponseParser {
   std::uint64_t remaining_ = 0;
   std::uint64_t body_bytes_ = 0;
   ChunkLine chunk_line_{limits_.max_chunk_line_bytes};
+  /// Chunked framing bytes of the current body so far.
+  std::uint64_t chunk_overhead_ = 0;
   /// Bytes of the CRLF after chunk data seen so far (0 or 1).
   std::size_t chunk_end_seen_ = 0;
   /// Size of the input of the last parse() call in the head state, for

@@ -11,6 +11,8 @@
 namespace nethttp::codec {
 namespace {
 
+using testing::feed_in_pieces_of;
+using testing::feed_whole;
 using testing::FeedOptions;
 using testing::Fields;
 using testing::Outcome;
@@ -143,6 +145,38 @@ TEST(ResponseParserChunked, ReportsAnEndlessChunkSizeLineWithoutWaitingForItsEnd
 TEST(ResponseParserChunked, DefaultsTheChunkLineLimitTo4KiB) {
   EXPECT_EQ(ParserLimits{}.max_chunk_line_bytes, 4096u);
   EXPECT_EQ(ParserLimits{}.max_trailer_bytes, 64u * 1024u);
+}
+
+std::string repeated(std::string_view piece, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+// Go's CVE-2023-39326: chunks of one byte with long extensions make a client
+// scan without end for little data. Framing may cost 16 bytes per data byte
+// plus max_chunk_overhead_bytes, and no more.
+TEST(ResponseParserChunked, LimitsChunkFramingBytesPerDataByte) {
+  FeedOptions o;
+  o.limits.max_chunk_overhead_bytes = 1024;
+  const std::string long_ext = "1;" + std::string(60, 'e') + "\r\nx\r\n";
+  const Transcript flood = feed_in_pieces_of(chunked(repeated(long_ext, 1000) + "0\r\n\r\n"), 1000, o);
+  EXPECT_EQ(flood.outcome, Outcome::error);
+  EXPECT_EQ(flood.error, ErrorKind::body) << flood.error_message;
+  EXPECT_NE(flood.error_message.find("chunk framing"), std::string::npos) << flood.error_message;
+  EXPECT_LT(flood.body.size(), 100u) << "stopped early, not after the whole flood";
+
+  // One-byte chunks without extensions cost 5 bytes of framing per data byte.
+  const Transcript tiny = feed_in_pieces_of(chunked(repeated("1\r\nx\r\n", 10000) + "0\r\n\r\n"), 1000, o);
+  EXPECT_EQ(tiny.outcome, Outcome::done) << tiny.error_message;
+  EXPECT_EQ(tiny.body, std::string(10000, 'x'));
+  // Extensions within the allowance, before any data, are fine.
+  const Transcript some_ext = feed_whole(chunked("5;" + std::string(900, 'e') + "\r\nhello\r\n0\r\n\r\n"), o);
+  EXPECT_EQ(some_ext.outcome, Outcome::done) << some_ext.error_message;
+}
+
+TEST(ResponseParserChunked, AllowsChunkFramingOf16KiBBeyond16BytesPerDataByteByDefault) {
+  EXPECT_EQ(ParserLimits{}.max_chunk_overhead_bytes, 16u * 1024u);
 }
 
 TEST(ResponseParserChunked, ExposesTrailerFieldsAfterTheLastChunk) {
