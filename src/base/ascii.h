@@ -86,6 +86,20 @@ template <class CharClass>
   return trim(s, is_ows);
 }
 
+/// A control byte other than HTAB (0x00-0x08, 0x0A-0x1F, 0x7F): never valid
+/// in a field value (RFC 9110 §5.5), a chunk extension or a cookie.
+[[nodiscard]] constexpr bool is_control_but_tab(char c) noexcept {
+  const auto b = static_cast<unsigned char>(c);
+  return (b < 0x20 && c != '\t') || b == 0x7f;
+}
+
+/// The position of the first is_control_but_tab() byte of `s`, or npos.
+[[nodiscard]] constexpr std::size_t find_control_but_tab(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (is_control_but_tab(s[i])) return i;
+  return std::string_view::npos;
+}
+
 /// ASCII whitespace: SP, HTAB, LF, VT, FF, CR.
 [[nodiscard]] constexpr bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -15,11 +15,7 @@ std::string_view trim(std::string_view s) {
 
 /// A control character other than HTAB (RFC 6265bis §5.6 step 3).
 bool has_forbidden_control(std::string_view s) {
-  for (const char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return true;
-  }
-  return false;
+  return ascii::find_control_but_tab(s) != std::string_view::npos;
 }
 
 /// A cookie-date delimiter (§5.1.1): %x09 / %x20-2F / %x3B-40 / %x5B-60 / %x7B-7E.

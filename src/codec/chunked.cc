@@ -12,11 +12,6 @@ Error chunk_error(std::string what) {
   return Error(ErrorKind::body, "malformed chunked body: " + std::move(what));
 }
 
-bool is_control(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  return (b < 0x20 && c != '\t') || b == 0x7f;
-}
-
 }  // namespace
 
 Result<std::size_t> ChunkLine::feed(std::string_view input) {
@@ -59,7 +54,7 @@ Result<std::size_t> ChunkLine::feed(std::string_view input) {
         // Extensions carry nothing we use; skip them, but no control bytes.
         if (c == '\r') {
           part_ = Part::cr;
-        } else if (is_control(c)) {
+        } else if (ascii::is_control_but_tab(c)) {
           return chunk_error("control byte " + quoted(std::string_view(&c, 1)) + " in a chunk extension");
         }
         continue;

@@ -12,9 +12,13 @@ namespace nethttp::codec {
 namespace {
 
 /// CR, LF and NUL would end or split the line they are in: a header value
-/// carrying them is how request splitting is done (RFC 9110 §5.5).
-bool has_line_breaking_byte(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+/// carrying them is how request splitting is done. No other control byte
+/// but HTAB is valid in a field value either (RFC 9110 §5.5); Go rejects
+/// them too. Empty when `value` is clean, else what is wrong with it.
+std::string control_byte_in(std::string_view value) {
+  const std::size_t at = ascii::find_control_but_tab(value);
+  if (at == std::string_view::npos) return {};
+  return "has a control byte " + quoted(value.substr(at, 1)) + " in its value " + quoted(value);
 }
 
 /// Fields the writer derives itself (RFC 9112 §6, §3.2), and the proxy's
@@ -39,9 +43,8 @@ Error invalid(std::string message) {
 
 Result<void> check_field(const HeaderField& field) {
   if (!ascii::is_token(field.name)) return invalid("invalid header field name " + quoted(field.name));
-  if (has_line_breaking_byte(field.value)) {
-    return invalid("header field " + quoted(field.name) + " has a CR, LF or NUL in its value " +
-                   quoted(field.value));
+  if (std::string wrong = control_byte_in(field.value); !wrong.empty()) {
+    return invalid("header field " + quoted(field.name) + " " + wrong);
   }
   return {};
 }
@@ -77,12 +80,12 @@ Result<void> write_request_head(const RequestHead& head, std::string& out) {
   // Everything is checked before anything is appended: an invalid request
   // leaves no half-written head behind.
   if (!ascii::is_token(head.method)) return invalid("invalid method " + quoted(head.method));
-  if (has_line_breaking_byte(head.host)) return invalid("Host " + quoted(head.host) + " has a CR, LF or NUL");
-  if (has_line_breaking_byte(head.user_agent)) {
-    return invalid("User-Agent " + quoted(head.user_agent) + " has a CR, LF or NUL");
-  }
-  if (has_line_breaking_byte(head.proxy_authorization))
-    return invalid("Proxy-Authorization has a CR, LF or NUL");
+  if (std::string wrong = control_byte_in(head.host); !wrong.empty()) return invalid("Host " + wrong);
+  if (std::string wrong = control_byte_in(head.user_agent); !wrong.empty())
+    return invalid("User-Agent " + wrong);
+  // Credentials stay out of the message.
+  if (ascii::find_control_but_tab(head.proxy_authorization) != std::string_view::npos)
+    return invalid("Proxy-Authorization has a control byte in its value");
   if (head.header != nullptr) {
     for (const HeaderField& field : *head.header)
       if (Result<void> ok = check_field(field); !ok) return ok;

@@ -49,8 +49,8 @@ struct RequestHead {
 /// Transfer-Encoding itself and skips fields of those names in `header` (as
 /// Go does), so a caller's field can never contradict the framing.
 /// Errors (ErrorKind::invalid_request, nothing appended): a method that is
-/// not a token, a field name that is not a token, a value (or Host) with CR,
-/// LF or NUL.
+/// not a token, a field name that is not a token, a value (or Host,
+/// User-Agent) with a control byte other than HTAB (CR, LF, NUL...).
 [[nodiscard]] Result<void> write_request_head(const RequestHead& head, std::string& out);
 
 /// Appends the chunk header for `size` bytes of data ("1a2b\r\n"); the data

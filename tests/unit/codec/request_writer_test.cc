@@ -278,6 +278,7 @@ struct InvalidCase {
   std::string_view name;
   std::string_view method = "GET";
   std::string_view host = "";
+  std::string_view user_agent = "";
   std::string_view field_name = "X-Ok";
   std::string_view field_value = "ok";
 };
@@ -302,6 +303,14 @@ TEST(RequestWriter, RejectsWhatCannotBeSentAndAppendsNothing) {
       {.name = "CRLF injection in value", .field_value = "a\r\nX-Injected: 1"},
       {.name = "NUL in value", .field_value = "a\0b"sv},
       {.name = "trailing LF in value", .field_value = "a\n"},
+      {.name = "SOH in value", .field_value = "a\x01b"},
+      {.name = "ESC in value", .field_value = "\x1b[31m"},
+      {.name = "VT in value", .field_value = "a\vb"},
+      {.name = "DEL in value", .field_value = "a\x7f"},
+      {.name = "CRLF in User-Agent", .user_agent = "agent\r\nX-Injected: 1"},
+      {.name = "NUL in User-Agent", .user_agent = "agent\0"sv},
+      {.name = "BEL in User-Agent", .user_agent = "agent\a"},
+      {.name = "FF in host override", .host = "h\f"},
   };
   Result<Url> url = Url::parse("http://h/");
   ASSERT_TRUE(url.ok()) << url.error().message();
@@ -314,6 +323,7 @@ TEST(RequestWriter, RejectsWhatCannotBeSentAndAppendsNothing) {
     head.method = c.method;
     head.url = &*url;
     head.host = c.host;
+    head.user_agent = c.user_agent;
     head.header = &header;
     head.body = RequestBodyFraming::content_length;
     head.content_length = 1;
@@ -323,6 +333,21 @@ TEST(RequestWriter, RejectsWhatCannotBeSentAndAppendsNothing) {
     EXPECT_EQ(r.error().kind(), ErrorKind::invalid_request);
     EXPECT_EQ(out, "untouched");
   }
+}
+
+// RFC 9110 §5.5: a field value is VCHAR, obs-text, SP and HTAB.
+TEST(RequestWriter, AcceptsTabsSpacesAndObsTextInValues) {
+  Result<Url> url = Url::parse("http://h/");
+  ASSERT_TRUE(url.ok()) << url.error().message();
+  Header header;
+  header.add("X-Tab", "a\tb c");
+  header.add("X-Latin1", "caf\xe9 \xc3\xa4\xff");
+  RequestHead head;
+  head.url = &*url;
+  head.header = &header;
+  std::string out;
+  ASSERT_TRUE(write_request_head(head, out).ok());
+  EXPECT_EQ(out, "GET / HTTP/1.1\r\nHost: h\r\nX-Tab: a\tb c\r\nX-Latin1: caf\xe9 \xc3\xa4\xff\r\n\r\n");
 }
 
 TEST(RequestWriter, AcceptsAnyTokenAsMethod) {
