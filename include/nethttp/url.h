@@ -122,4 +122,10 @@ class Url {
 /// ErrorKind::bad_url (a base that is not absolute, a malformed reference).
 [[nodiscard]] Result<std::string> resolve_reference(std::string_view base, std::string_view reference);
 
+/// `text`, a URL as typed, parsed or not, with the password of its userinfo
+/// replaced by "xxxxx" and every other byte unchanged (so it still reads as
+/// the input): for echoing input in logs and messages. Url::redacted() is
+/// the same for a parsed URL, in its normal form.
+[[nodiscard]] std::string redact_url_text(std::string_view text);
+
 }  // namespace nethttp

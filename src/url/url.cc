@@ -189,4 +189,19 @@ std::string Url::redacted() const {
   return to_string(*this, /*redact=*/true);
 }
 
+std::string redact_url_text(std::string_view text) {
+  const std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(text);
+  const std::size_t start = scheme_end + 3;
+  const std::string_view authority = text.substr(start, text.find_first_of("/?#", start) - start);
+  const std::size_t at = authority.rfind('@');
+  const std::size_t colon = authority.find(':');
+  // No '@', an empty userinfo ("http://@h"), or no password before the '@'.
+  if (at == std::string_view::npos || at == 0 || colon >= at - 1) return std::string(text);
+  std::string out(text.substr(0, start + colon + 1));
+  out += "xxxxx";
+  out += text.substr(start + at);
+  return out;
+}
+
 }  // namespace nethttp

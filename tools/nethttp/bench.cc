@@ -20,6 +20,7 @@
 #include "nethttp/error.h"
 #include "nethttp/fibers.h"
 #include "nethttp/trace.h"
+#include "nethttp/url.h"
 #include "process_usage.h"
 #include "progress.h"
 #include "request_options.h"
@@ -204,7 +205,7 @@ int run_bench(std::span<const char* const> args) {
   if (options.json) {
     JsonWriter w;
     w.begin_object();
-    w.key("url").value(url);
+    w.key("url").value(redact_url_text(url));
     w.key("requests").value(total);
     w.key("concurrency").value(static_cast<std::uint64_t>(workers));
     w.key("seconds").value(seconds, 6);
@@ -236,7 +237,7 @@ int run_bench(std::span<const char* const> args) {
     w.end_object();
     std::printf("%s\n", w.str().c_str());
   } else {
-    std::printf("url:          %s\n", url.c_str());
+    std::printf("url:          %s\n", redact_url_text(url).c_str());
     std::printf("requests:     %llu in %.3f s with %zu workers\n", static_cast<unsigned long long>(total),
                 seconds, workers);
     std::printf("requests/s:   %.1f\n", rps);

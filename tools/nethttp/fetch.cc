@@ -24,6 +24,7 @@
 #include "nethttp/client.h"
 #include "nethttp/error.h"
 #include "nethttp/response.h"
+#include "nethttp/url.h"
 #include "progress.h"
 #include "request_options.h"
 #include "sha256.h"
@@ -43,7 +44,7 @@ constexpr std::string_view kDescription =
     "followed (see --max-redirs), unless --no-follow is given.\n"
     "\n"
     "--json prints one object per URL on its own line, in input order:\n"
-    "  url             the URL as given\n"
+    "  url             the URL as given (a password in it replaced by xxxxx)\n"
     "  final_url       the URL of the request that got the response; null when\n"
     "                  no response arrived\n"
     "  status          the HTTP status; 0 when no response arrived (with\n"
@@ -210,7 +211,8 @@ void read_body(Response& response, const FetchOptions& options, const BodySink& 
 FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePrinter* trace,
                       std::string_view url, const BodySink& sink, bool progress = false) {
   FetchResult out;
-  out.url = std::string(url);
+  // Output gets logged: the password is replaced, the rest kept as given.
+  out.url = redact_url_text(url);
   Result<Request> request = build_request(options.request, url);
   if (!request) {
     out.error = std::move(request).error();
@@ -230,7 +232,7 @@ FetchResult fetch_one(Client& client, const FetchOptions& options, const TracePr
   out.headers = response->header;
   out.conn = response->conn;
   out.redirects = response->redirects;
-  out.final_url = response->request->url.str();
+  out.final_url = response->request->url.redacted();
   if (!progress) {
     read_body(*response, options, sink, out);
     return out;

@@ -392,6 +392,18 @@ TEST(UrlAccessors, RedactNothingWithoutAPassword) {
   EXPECT_EQ(parsed("http://user:@a/").redacted(), "http://user@a/");
 }
 
+// Input echoed in logs keeps its spelling, parsed or not; only the password goes.
+TEST(RedactUrlText, ReplacesThePasswordAndKeepsEveryOtherByte) {
+  EXPECT_EQ(redact_url_text("HTTP://User:secret@A:80/%7e/./x"), "HTTP://User:xxxxx@A:80/%7e/./x");
+  EXPECT_EQ(redact_url_text("http://u:p@ss@h/"), "http://u:xxxxx@h/");
+  EXPECT_EQ(redact_url_text("http://u:secret@bad host/ x"), "http://u:xxxxx@bad host/ x");
+  EXPECT_EQ(redact_url_text("http://:secret@h"), "http://:xxxxx@h");
+  EXPECT_EQ(redact_url_text("http://h/path?next=http://u:secret@x"), "http://h/path?next=http://u:secret@x");
+  for (std::string_view same :
+       {"http://h/", "http://user@h/", "http://user:@h/", "http://@h/", "h:80", "", "://"})
+    EXPECT_EQ(redact_url_text(same), same);
+}
+
 TEST(UrlAccessors, CompareEqualAfterNormalisation) {
   EXPECT_EQ(parsed("HTTP://A:80/%7e/./x"), parsed("http://a/~/x"));
   EXPECT_NE(parsed("http://a/x"), parsed("http://a/x?"));
