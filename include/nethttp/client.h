@@ -34,6 +34,13 @@ struct ClientOptions {
   int max_redirects = 10;
   /// Replaces the max_redirects check when set (Go's CheckRedirect).
   RedirectPolicy check_redirect;
+  /// Follow a redirect from a host that is not internal to one that is
+  /// (has_internal_host(): loopback, private and link-local addresses,
+  /// localhost...). By default such a redirect fails with bad_url, so that
+  /// a public server cannot point the client at the caller's own network
+  /// or a cloud metadata service (SSRF); Go has no such check. A chain that
+  /// starts at an internal host may go on to others.
+  bool allow_internal_redirects = false;
   /// A deadline over each send, redirects and reading the body included
   /// (Go's Client.Timeout); a body read after it fails with timeout. 0: none.
   std::chrono::milliseconds timeout{0};

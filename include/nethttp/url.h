@@ -122,6 +122,15 @@ class Url {
 /// ErrorKind::bad_url (a base that is not absolute, a malformed reference).
 [[nodiscard]] Result<std::string> resolve_reference(std::string_view base, std::string_view reference);
 
+/// Whether the URL's host looks internal to the caller's network: a
+/// loopback, private (RFC 1918, unique local), link-local (cloud metadata
+/// services), CGNAT or unspecified address literal, or the name "localhost",
+/// a name under .localhost, .local, .home.arpa or .internal, or a name of
+/// one label. What a name resolves to is not looked at (a dial hook can).
+/// The Client refuses a redirect from a host that is not internal to one
+/// that is, unless ClientOptions::allow_internal_redirects says otherwise.
+[[nodiscard]] bool has_internal_host(const Url& url);
+
 /// `text`, a URL as typed, parsed or not, with the password of its userinfo
 /// replaced by "xxxxx" and every other byte unchanged (so it still reads as
 /// the input): for echoing input in logs and messages. Url::redacted() is

@@ -157,6 +157,13 @@ Result<Response> Client::send(Request request) {
                        current->url.redacted() + " answered " + std::to_string(response->status))
           .with_response_status(response->status);
     }
+    if (!options_.allow_internal_redirects && has_internal_host(next.url) &&
+        !has_internal_host(current->url)) {
+      return Error(ErrorKind::bad_url, "redirect from " + current->url.redacted() + " to the internal host " +
+                                           next.url.redacted() +
+                                           " refused (ClientOptions::allow_internal_redirects allows it)")
+          .with_response_status(response->status);
+    }
     // The previous body goes first (drained when small): a redirect to the
     // same origin then reuses its connection.
     response->body.close();
