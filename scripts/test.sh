@@ -4,7 +4,8 @@
 #     replays, benchmark smoke run, install check, layering and lint checks;
 #  2. build/sanitize: clang with ASan+UBSan — the unit and integration
 #     tests and corpus replays again, then each fuzz target for a bounded time;
-#  3. build/tsan: clang with ThreadSanitizer — the fiber scheduler, the pool and integration tests.
+#  3. build/tsan: clang with ThreadSanitizer — the fiber scheduler, SOCKS5,
+#     the pool, the cookie jar, the test servers and the integration tests.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
@@ -21,8 +22,9 @@ CXX=clang++ configure_build "$NETHTTP_ROOT/build/sanitize" -DCMAKE_BUILD_TYPE=De
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$NETHTTP_ROOT/build/sanitize" -j "$JOBS" --output-on-failure -LE "lint|install"
 
-echo "== build/tsan (clang, ThreadSanitizer: fibers, pool, transport, integration)"
+echo "== build/tsan (clang, ThreadSanitizer: everything that runs threads)"
 CXX=clang++ configure_build "$NETHTTP_ROOT/build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNETHTTP_SANITIZE=thread \
-  -DNETHTTP_BUILD_BENCH=OFF -- unit_net unit_pool integration
+  -DNETHTTP_BUILD_BENCH=OFF -- unit_net unit_pool unit_client unit_support integration
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-ctest --test-dir "$NETHTTP_ROOT/build/tsan" -j "$JOBS" --output-on-failure -R '^(net[.]Fiber|pool[.]|integration[.])'
+ctest --test-dir "$NETHTTP_ROOT/build/tsan" -j "$JOBS" --output-on-failure \
+  -R '^(net[.](Fiber|Socks5Client)|pool[.]|client[.]Cookie(Jar|File)Test|support[.]|integration[.])'

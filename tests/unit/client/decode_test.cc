@@ -33,6 +33,14 @@ thread_local bool g_count_allocations = false;
 thread_local std::size_t g_allocations = 0;
 }  // namespace
 
+// ThreadSanitizer's runtime defines operator new itself, and cannot share
+// it: the TSan tree builds this program for the cookie jar's tests only.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NETHTTP_TSAN_OWNS_OPERATOR_NEW
+#endif
+#endif
+#ifndef NETHTTP_TSAN_OWNS_OPERATOR_NEW
 // GCC pairs the inlined free() below with a `new` expression it sees.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -52,6 +60,7 @@ void operator delete(void* p, std::size_t) noexcept {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+#endif  // NETHTTP_TSAN_OWNS_OPERATOR_NEW
 
 namespace nethttp::client {
 namespace {
