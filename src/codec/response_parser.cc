@@ -220,6 +220,11 @@ Result<ParseStep> ResponseParser::parse(std::span<char> input) {
 Result<ParseStep> ResponseParser::parse_head(std::span<char> input) {
   const std::string_view text(input.data(), input.size());
   head_bytes_seen_ = text.size();
+  // A peer that does not speak HTTP (an SSH or SMTP banner, then silence)
+  // is told apart at its first bytes, not after a head that never ends.
+  constexpr std::string_view kVersionPrefix = "HTTP/";
+  if (!kVersionPrefix.starts_with(text.substr(0, kVersionPrefix.size())))
+    return Error(ErrorKind::protocol, "malformed status line " + quoted(text.substr(0, text.find('\n'))));
   const std::size_t allowed = limits_.max_header_bytes - std::min(interim_bytes_, limits_.max_header_bytes);
   const std::size_t end = find_section_end(text, scanned_);
   if ((end == kNotFound ? text.size() : end) > allowed) {

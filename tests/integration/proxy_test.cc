@@ -3,6 +3,7 @@
 // without credentials; an in-process SOCKS5 server; nginx on a Unix socket.
 #include "nethttp/proxy.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "support/nginx.h"
 #include "support/printers.h"
 #include "support/scoped_env.h"
+#include "support/scripted_server.h"
 #include "support/socks5_server.h"
 #include "support/tinyproxy.h"
 #include "support/tls_certs.h"
@@ -126,6 +128,48 @@ TEST_F(Proxy, AConnectTheProxyCannotMakeIsAProxyErrorWithItsStatus) {
   const std::string refused = get(t, "https://127.0.0.1:1/");
   EXPECT_EQ(refused.rfind("error proxy: ", 0), 0u) << refused;
   EXPECT_NE(refused.find("CONNECT 127.0.0.1:1"), std::string::npos) << refused;
+}
+
+// A proxy that stalls or breaks the tunnel ends the request within its
+// limits, with the kind of the step, and the connection is dropped.
+TEST_F(Proxy, AConnectProxyThatStallsOrBreaksTheTunnelFailsWithinItsLimits) {
+  using testing::Script;
+  using testing::ScriptedServer;
+  using namespace std::chrono_literals;
+  struct Case {
+    std::string_view name;
+    Script script;
+    ErrorKind kind;
+    std::string_view says;
+  };
+  const Case cases[] = {
+      {"no answer to CONNECT", Script().expect_request().stall_until_closed(), ErrorKind::timeout,
+       "no answer before the connect deadline"},
+      {"an answer cut short",
+       Script().expect_request().close_after("HTTP/1.1 200 Connection established\r\n", 20), ErrorKind::proxy,
+       "CONNECT"},
+      {"not HTTP", Script().expect_request().send("SSH-2.0-OpenSSH_9.2\r\n").close(), ErrorKind::proxy,
+       "CONNECT"},
+      {"a tunnel that never carries the handshake",
+       Script().expect_request().send("HTTP/1.1 200 Connection established\r\n\r\n").stall_until_closed(),
+       ErrorKind::timeout, "handshake"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ScriptedServer proxy({c.script});
+    TransportOptions options;
+    options.connect_timeout = 300ms;
+    options.tls_handshake_timeout = 300ms;
+    Transport& t = through(proxy.url(), std::move(options));
+    const auto start = std::chrono::steady_clock::now();
+    const std::string got = get(t, https("/small"));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "a hang, not a timeout";
+    EXPECT_EQ(got.rfind("error " + std::string(to_string(c.kind)) + ": ", 0), 0u) << got;
+    EXPECT_NE(got.find(c.says), std::string::npos) << got;
+    EXPECT_NE(got.find(proxy.host_port()), std::string::npos) << "names the proxy: " << got;
+    EXPECT_EQ(t.stats().idle, 0u);
+    EXPECT_TRUE(proxy.wait_for_open_connections(0, 5s)) << "the connection was kept";
+  }
 }
 
 TEST_F(Proxy, ThroughSocks5BothSchemesWithAndWithoutCredentials) {

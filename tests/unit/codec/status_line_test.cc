@@ -11,6 +11,8 @@
 namespace nethttp::codec {
 namespace {
 
+using testing::feed_whole;
+using testing::FeedOptions;
 using testing::Outcome;
 using testing::parsegrind;
 using testing::Transcript;
@@ -84,6 +86,24 @@ TEST(ResponseParserStatusLine, RejectsAPeerThatDoesNotSpeakHttp) {
   const Transcript t = parsegrind("SSH-2.0-OpenSSH_9.0\r\n\r\n");
   EXPECT_EQ(t.outcome, Outcome::error);
   EXPECT_EQ(t.error, ErrorKind::protocol);
+}
+
+// A banner followed by silence must fail at once, not wait for a blank line.
+TEST(ResponseParserStatusLine, RejectsANonHttpPeerAtItsFirstBytesWithoutWaitingForTheHead) {
+  FeedOptions o;
+  o.finish_at_eof = false;
+  for (std::string_view banner : {"SSH-2.0-OpenSSH_9.2\r\n"sv, "220 mail.example ESMTP\r\n"sv, "H"sv,
+                                  "HTTP"sv, "HTX"sv, "\r\nHTTP/1.1 200 OK\r\n"sv, "http/1.1 200 OK\r\n"sv}) {
+    SCOPED_TRACE(testing::escape(banner));
+    const Transcript t = feed_whole(banner, o);
+    if (std::string_view("HTTP/").starts_with(banner)) {
+      EXPECT_EQ(t.outcome, Outcome::need_more) << t.error_message;
+    } else {
+      EXPECT_EQ(t.outcome, Outcome::error);
+      EXPECT_EQ(t.error, ErrorKind::protocol) << t.error_message;
+      EXPECT_NE(t.error_message.find("malformed status line"), std::string::npos) << t.error_message;
+    }
+  }
 }
 
 TEST(ResponseParserStatusLine, AcceptsABareLfAfterTheStatusLine) {
