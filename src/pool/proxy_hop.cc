@@ -54,7 +54,8 @@ Result<void> http_connect(int fd, const Url& proxy, const std::string& peer, Clo
       return Error(ErrorKind::proxy, where + ": the proxy closed the connection without an answer");
     have += *n;
     Result<codec::ParseStep> step = parser.parse(std::span<char>(buf.data(), have));
-    if (!step) return std::move(step).error().with_context(where);
+    // A malformed answer is the proxy's failure, whatever the parser calls it.
+    if (!step) return Error(ErrorKind::proxy, where + ": " + step.error().message());
     if (step->event == codec::ParseEvent::need_more) continue;
     if (step->event == codec::ParseEvent::interim) {
       // 1xx before the answer: drop it and go on.
