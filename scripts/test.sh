@@ -5,7 +5,8 @@
 #  2. build/sanitize: clang with ASan+UBSan — the unit and integration
 #     tests and corpus replays again, then each fuzz target for a bounded time;
 #  3. build/tsan: clang with ThreadSanitizer — the fiber scheduler, SOCKS5,
-#     the pool, the cookie jar, the test servers and the integration tests.
+#     the pool, the cookie jar, the test servers, the integration tests and
+#     a short soak.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
@@ -24,7 +25,7 @@ ctest --test-dir "$NETHTTP_ROOT/build/sanitize" -j "$JOBS" --output-on-failure -
 
 echo "== build/tsan (clang, ThreadSanitizer: everything that runs threads)"
 CXX=clang++ configure_build "$NETHTTP_ROOT/build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNETHTTP_SANITIZE=thread \
-  -DNETHTTP_BUILD_BENCH=OFF -- unit_net unit_pool unit_client unit_support integration
+  -DNETHTTP_BUILD_BENCH=OFF -- unit_net unit_pool unit_client unit_support integration nethttp_soak
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 ctest --test-dir "$NETHTTP_ROOT/build/tsan" -j "$JOBS" --output-on-failure \
-  -R '^(net[.](Fiber|Socks5Client)|pool[.]|client[.]Cookie(Jar|File)Test|support[.]|integration[.])'
+  -R '^(net[.](Fiber|Socks5Client)|pool[.]|client[.]Cookie(Jar|File)Test|support[.]|integration[.]|soak[.])'
