@@ -133,8 +133,10 @@ class Url {
 
 /// `text`, a URL as typed, parsed or not, with the password of its userinfo
 /// replaced by "xxxxx" and every other byte unchanged (so it still reads as
-/// the input): for echoing input in logs and messages. Url::redacted() is
-/// the same for a parsed URL, in its normal form.
+/// the input): for echoing input in logs and messages. Text that would not
+/// parse is read generously: a password may hold "/", "?" or "#", and
+/// "user:pass@host" may lack its scheme. Url::redacted() is the same for a
+/// parsed URL, in its normal form.
 [[nodiscard]] std::string redact_url_text(std::string_view text);
 
 }  // namespace nethttp

@@ -83,6 +83,10 @@ std::optional<Cookie> parse_netscape_line(std::string_view line, std::chrono::sy
   }
   if (count == 6) fields[count++] = std::string_view();  // "name" with no value field
   if (count != fields.size()) return std::nullopt;
+  // The jar refuses control bytes in a Set-Cookie (RFC 6265bis §5.6); from a
+  // file they would fail every request to the domain.
+  for (const std::string_view field : fields)
+    if (ascii::find_control_but_tab(field) != std::string_view::npos) return std::nullopt;
 
   std::string_view domain = fields[0];
   const std::string_view subdomains = fields[1];

@@ -1,5 +1,6 @@
 #include "nethttp/url.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <iterator>
@@ -190,17 +191,27 @@ std::string Url::redacted() const {
 }
 
 std::string redact_url_text(std::string_view text) {
+  constexpr std::size_t npos = std::string_view::npos;
   const std::size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(text);
-  const std::size_t start = scheme_end + 3;
-  const std::string_view authority = text.substr(start, text.find_first_of("/?#", start) - start);
-  const std::size_t at = authority.rfind('@');
-  const std::size_t colon = authority.find(':');
-  // No '@', an empty userinfo ("http://@h"), or no password before the '@'.
-  if (at == std::string_view::npos || at == 0 || colon >= at - 1) return std::string(text);
-  std::string out(text.substr(0, start + colon + 1));
+  const std::size_t start = scheme_end == npos ? 0 : scheme_end + 3;  // "user:pass@host" too
+  const std::size_t authority_end = std::min(text.find_first_of("/?#", start), text.size());
+  // An IPv6 host's colons are not a password's.
+  const std::size_t colon =
+      text.find(':', text.substr(start).starts_with('[') ? text.find(']', start) : start);
+  std::size_t at = text.substr(start, authority_end - start).rfind('@');
+  if (at != npos) {
+    at += start;
+  } else if (colon < authority_end) {
+    // Not a port, so a password cut short by a "/", "?" or "#" it holds
+    // ("http://u:p/w@h/" does not parse, and would leak "p/w").
+    const std::string_view port = text.substr(colon + 1, authority_end - colon - 1);
+    if (!std::all_of(port.begin(), port.end(), ascii::is_digit)) at = text.rfind('@');
+  }
+  // No '@', or no password before it ("http://@h", "http://user@h", "http://user:@h").
+  if (at == npos || colon >= at || colon + 1 == at) return std::string(text);
+  std::string out(text.substr(0, colon + 1));
   out += "xxxxx";
-  out += text.substr(start + at);
+  out += text.substr(at);
   return out;
 }
 

@@ -398,9 +398,17 @@ TEST(RedactUrlText, ReplacesThePasswordAndKeepsEveryOtherByte) {
   EXPECT_EQ(redact_url_text("http://u:p@ss@h/"), "http://u:xxxxx@h/");
   EXPECT_EQ(redact_url_text("http://u:secret@bad host/ x"), "http://u:xxxxx@bad host/ x");
   EXPECT_EQ(redact_url_text("http://:secret@h"), "http://:xxxxx@h");
-  EXPECT_EQ(redact_url_text("http://h/path?next=http://u:secret@x"), "http://h/path?next=http://u:secret@x");
+  EXPECT_EQ(redact_url_text("http://u:secret@[::1]:8080/"), "http://u:xxxxx@[::1]:8080/");
+  // A password holding what ends an authority, or a URL without "//": neither
+  // parses, and neither may leak.
+  EXPECT_EQ(redact_url_text("http://user:s3/cretPW@127.0.0.1:1/"), "http://user:xxxxx@127.0.0.1:1/");
+  EXPECT_EQ(redact_url_text("http://user:s?3#cret@h/p"), "http://user:xxxxx@h/p");
+  EXPECT_EQ(redact_url_text("user:s3cretPW@127.0.0.1:1/"), "user:xxxxx@127.0.0.1:1/");
+  // '@' and ':' elsewhere than in a userinfo stay.
   for (std::string_view same :
-       {"http://h/", "http://user@h/", "http://user:@h/", "http://@h/", "h:80", "", "://"})
+       {"http://h/", "http://user@h/", "http://user:@h/", "http://@h/", "h:80", "", "://",
+        "http://h:80/users/@me", "http://h:/a@b", "http://h/a:b@c", "http://[::1]/a@b", "http://[::1]:80/a@b",
+        "localhost:8080/x@y", "http://h/path?next=http://u:secret@x"})
     EXPECT_EQ(redact_url_text(same), same);
 }
 
