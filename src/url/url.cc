@@ -191,15 +191,15 @@ std::string Url::redacted() const {
 }
 
 std::string redact_url_text(std::string_view text) {
-  constexpr std::size_t npos = std::string_view::npos;
+  constexpr std::size_t kNone = std::string_view::npos;
   const std::size_t scheme_end = text.find("://");
-  const std::size_t start = scheme_end == npos ? 0 : scheme_end + 3;  // "user:pass@host" too
+  const std::size_t start = scheme_end == kNone ? 0 : scheme_end + 3;  // "user:pass@host" too
   const std::size_t authority_end = std::min(text.find_first_of("/?#", start), text.size());
   // An IPv6 host's colons are not a password's.
   const std::size_t colon =
       text.find(':', text.substr(start).starts_with('[') ? text.find(']', start) : start);
   std::size_t at = text.substr(start, authority_end - start).rfind('@');
-  if (at != npos) {
+  if (at != kNone) {
     at += start;
   } else if (colon < authority_end) {
     // Not a port, so a password cut short by a "/", "?" or "#" it holds
@@ -208,7 +208,7 @@ std::string redact_url_text(std::string_view text) {
     if (!std::all_of(port.begin(), port.end(), ascii::is_digit)) at = text.rfind('@');
   }
   // No '@', or no password before it ("http://@h", "http://user@h", "http://user:@h").
-  if (at == npos || colon >= at || colon + 1 == at) return std::string(text);
+  if (at == kNone || colon >= at || colon + 1 == at) return std::string(text);
   std::string out(text.substr(0, colon + 1));
   out += "xxxxx";
   out += text.substr(at);
