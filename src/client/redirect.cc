@@ -37,7 +37,9 @@ bool keeps_header_on_redirect(std::string_view name, const Url& origin, const Ur
   if (!sensitive) return true;
   // Credentials may follow to the same server or one under its name (a
   // Cookie set by hand is assumed to be for *.host, as Go assumes), never
-  // elsewhere — and stricter than Go, never to another port.
+  // elsewhere — and stricter than Go, never to another port, nor in clear
+  // text after https.
+  if (origin.is_https() && !target.is_https()) return false;
   return target.port() == origin.port() && is_domain_or_subdomain(target.host(), origin.host());
 }
 

@@ -31,7 +31,8 @@ struct RedirectBehavior {
 /// from `origin` (the first request's URL): Authorization, WWW-Authenticate,
 /// Cookie and Cookie2 only when the target's host:port is the original one
 /// or its host a subdomain of the original host (Go's
-/// shouldCopyHeaderOnRedirect); every other header always.
+/// shouldCopyHeaderOnRedirect), and not from https to http; every other
+/// header always.
 [[nodiscard]] bool keeps_header_on_redirect(std::string_view name, const Url& origin, const Url& target);
 
 /// The Referer for a request to `target` made from a page at `from` (Go's

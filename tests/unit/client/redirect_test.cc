@@ -90,6 +90,10 @@ TEST(KeepsHeaderOnRedirect, DropsCredentialsForAnotherHostOrPort) {
       {"Authorization", "http://example.com/", "http://evil.com/", false},
       {"Authorization", "http://example.com/", "http://notexample.com/", false},
       {"Authorization", "http://example.com:8080/", "http://example.com:9090/", false},
+      {"Authorization", "https://example.com:8443/", "http://example.com:8443/", false},  // clear text
+      {"Cookie", "https://example.com:8443/", "http://sub.example.com:8443/", false},
+      {"Authorization", "http://example.com:8443/", "https://example.com:8443/", true},
+      {"Authorization", "https://example.com/", "https://sub.example.com/", true},
       {"authorization", "http://example.com/", "http://evil.com/", false},
       {"WWW-Authenticate", "http://example.com/", "http://evil.com/", false},
       {"Cookie", "http://example.com/", "http://evil.com/", false},
