@@ -11,19 +11,22 @@
 namespace nethttp::codec {
 namespace {
 
-/// The last non-empty member of the comma-separated lists in `values`, and
-/// how many members name "chunked".
+/// The members of the comma-separated lists in `values`: how many name
+/// "chunked", and the first that names another coding.
 struct CodingList {
-  std::string_view last;
   int chunked_count = 0;
+  std::string_view other;
 };
 
 CodingList scan_codings(const std::vector<std::string_view>& values) {
   CodingList list;
   for (const std::string_view value : values) {
     for_each_list_member(value, [&](std::string_view member) {
-      list.last = member;
-      if (ascii::iequals(member, "chunked")) ++list.chunked_count;
+      if (ascii::iequals(member, "chunked")) {
+        ++list.chunked_count;
+      } else if (list.other.empty()) {
+        list.other = member;
+      }
     });
   }
   return list;
@@ -83,13 +86,19 @@ Result<Framing> decide_framing(const FramingInput& in) {
     // §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
     const bool ambiguous = !in.content_length.empty() || in.version_minor == 0;
     const CodingList codings = scan_codings(in.transfer_encoding);
-    if (codings.last.empty()) return Error(ErrorKind::protocol, "empty Transfer-Encoding");
+    // A body in a transfer coding the client cannot undo (gzip, compress...)
+    // would reach the caller still coded, with nothing to say so: as Go,
+    // only chunked is accepted. (§6.3 item 4 would read a body not ending
+    // in chunked until close.)
+    if (!codings.other.empty()) {
+      return Error(ErrorKind::protocol, "unsupported transfer coding " + quoted(codings.other) +
+                                            " in Transfer-Encoding (only chunked)");
+    }
+    if (codings.chunked_count == 0) return Error(ErrorKind::protocol, "empty Transfer-Encoding");
     // §6.1: chunked must not be applied more than once.
     if (codings.chunked_count > 1)
       return Error(ErrorKind::protocol, "chunked applied more than once in Transfer-Encoding");
-    // §6.3 item 4: chunked last → chunked; otherwise the body runs until close.
-    if (ascii::iequals(codings.last, "chunked")) return Framing{BodyFraming::chunked, 0, ambiguous};
-    return Framing{BodyFraming::until_close, 0, ambiguous};
+    return Framing{BodyFraming::chunked, 0, ambiguous};
   }
 
   // §6.3 items 5 and 6: a valid Content-Length gives the exact length.

@@ -26,7 +26,6 @@ constexpr Framing kTunnel{BodyFraming::tunnel, 0, false};
 constexpr Framing kChunked{BodyFraming::chunked, 0, false};
 constexpr Framing kChunkedAmbiguous{BodyFraming::chunked, 0, true};
 constexpr Framing kUntilClose{BodyFraming::until_close, 0, false};
-constexpr Framing kUntilCloseAmbiguous{BodyFraming::until_close, 0, true};
 constexpr Framing length(std::uint64_t n) {
   return Framing{BodyFraming::content_length, n, false};
 }
@@ -64,18 +63,21 @@ TEST(DecideFraming, FollowsRfc9112Section6_3InOrder) {
       {"chunked", input("GET", 200, {"chunked"}, {}), kChunked},
       {"Chunked, any case", input("GET", 200, {"Chunked"}, {}), kChunked},
       {"CHUNKED", input("GET", 200, {"CHUNKED"}, {}), kChunked},
-      {"gzip, chunked", input("GET", 200, {"gzip, chunked"}, {}), kChunked},
-      {"gzip,chunked without space", input("GET", 200, {"gzip,chunked"}, {}), kChunked},
-      {"codings over two fields", input("GET", 200, {"gzip", "chunked"}, {}), kChunked},
       {"chunked to POST", input("POST", 201, {"chunked"}, {}), kChunked},
       // §6.3 (3): with Content-Length too, chunked wins and the connection must close.
       {"TE and CL", input("GET", 200, {"chunked"}, {"5"}), kChunkedAmbiguous},
-      {"CL and TE", input("GET", 200, {"gzip, chunked"}, {"100"}), kChunkedAmbiguous},
-      // §6.3 (4): Transfer-Encoding not ending in chunked: read until close.
-      {"gzip only", input("GET", 200, {"gzip"}, {}), kUntilClose},
-      {"chunked, gzip", input("GET", 200, {"chunked, gzip"}, {}), kUntilClose},
-      {"chunked then gzip over two fields", input("GET", 200, {"chunked", "gzip"}, {}), kUntilClose},
-      {"gzip and CL", input("GET", 200, {"gzip"}, {"5"}), kUntilCloseAmbiguous},
+      // Any coding but chunked: the client could not undo it (Go refuses it too;
+      // §6.3 (4) would read until close and hand over coded bytes).
+      {"gzip, chunked", input("GET", 200, {"gzip, chunked"}, {}), std::nullopt},
+      {"gzip,chunked without space", input("GET", 200, {"gzip,chunked"}, {}), std::nullopt},
+      {"codings over two fields", input("GET", 200, {"gzip", "chunked"}, {}), std::nullopt},
+      {"CL and gzip, chunked", input("GET", 200, {"gzip, chunked"}, {"100"}), std::nullopt},
+      {"gzip only", input("GET", 200, {"gzip"}, {}), std::nullopt},
+      {"identity", input("GET", 200, {"identity"}, {}), std::nullopt},
+      {"chunked, gzip", input("GET", 200, {"chunked, gzip"}, {}), std::nullopt},
+      {"chunked then gzip over two fields", input("GET", 200, {"chunked", "gzip"}, {}), std::nullopt},
+      {"gzip and CL", input("GET", 200, {"gzip"}, {"5"}), std::nullopt},
+      {"empty TE", input("GET", 200, {" , "}, {}), std::nullopt},
       // §6.1: Transfer-Encoding in an HTTP/1.0 response: faulty framing, close after.
       {"HTTP/1.0 chunked", input("GET", 200, {"chunked"}, {}, 0), kChunkedAmbiguous},
       // §6.3 (5): Content-Length.
@@ -145,22 +147,12 @@ TEST(ResponseParserFraming, DecidesFramingFromTheHeadItParsed) {
        "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\nauth", length(4), "auth"},
       {"chunked", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
        kChunked, "hello"},
-      {"gzip, chunked", "GET",
-       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", kChunked, "abc"},
       {"Chunked in any case", "GET",
        "HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", kChunked, "abc"},
-      {"TE over two fields", "GET",
-       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
-       "3\r\nabc\r\n0\r\n\r\n",
-       kChunked, "abc"},
       {"TE and CL: chunked, ambiguous", "GET",
        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
        "3\r\nabc\r\n0\r\n\r\n",
        kChunkedAmbiguous, "abc"},
-      {"TE not ending in chunked: until close", "GET",
-       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\nrest", kUntilClose, "0\r\n\r\nrest"},
-      {"chunked, gzip: until close", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nxyz",
-       kUntilClose, "xyz"},
       {"HTTP/1.0 with TE: ambiguous", "GET",
        "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", kChunkedAmbiguous,
        "abc"},
