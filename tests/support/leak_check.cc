@@ -34,7 +34,9 @@ void LeakCheckedTest::TearDown() {
   EXPECT_TRUE(wait_for([&] { return opened_since(fds_, open_fds()).empty(); }))
       << "fds left open: " << describe(opened_since(fds_, open_fds()));
   if (checks_.threads) {
-    EXPECT_TRUE(wait_for([&] { return count_threads() == threads_; }))
+    // Fewer is no leak: a thread that had just been joined when the test
+    // began can still be listed then (the kernel reaps it after the join).
+    EXPECT_TRUE(wait_for([&] { return count_threads() <= threads_; }))
         << "threads: " << count_threads() << ", before the test: " << threads_;
   }
 }
