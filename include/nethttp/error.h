@@ -17,17 +17,17 @@ namespace nethttp {
 /// What went wrong, as a stable category callers can branch on. The names are
 /// also the `error.kind` strings of the CLI's `--json` output (see cli.md).
 enum class ErrorKind : std::uint8_t {
-  bad_url,           ///< a URL (or Location) that does not parse, is not http(s), or may not be redirected to
-  invalid_request,   ///< the request cannot be sent as given (e.g. CR or LF in a header)
-  dns,               ///< the host name did not resolve
-  connect,           ///< no TCP (or Unix socket) connection could be made
-  tls,               ///< the TLS handshake or certificate verification failed
-  proxy,             ///< the proxy refused or broke the tunnel
-  timeout,           ///< a deadline or timeout fired (the message names which)
-  canceled,          ///< the caller cancelled the request
-  protocol,          ///< malformed status line or header fields, conflicting framing
-  header_too_large,  ///< the response head (or trailers) exceeded its byte limit
-  body,              ///< truncated or malformed body: early EOF, bad chunk, bad coding
+  bad_url,             ///< the URL (or a Location) cannot be parsed, is not http(s), or is a refused redirect
+  invalid_request,     ///< the request cannot be sent as given (e.g. CR or LF in a header)
+  dns,                 ///< the host name did not resolve
+  connect,             ///< no TCP (or Unix socket) connection could be made
+  tls,                 ///< the TLS handshake or certificate verification failed
+  proxy,               ///< the proxy refused or broke the tunnel
+  timeout,             ///< a deadline or timeout fired (the message names which)
+  canceled,            ///< the caller cancelled the request
+  protocol,            ///< malformed status line or header fields, conflicting framing
+  header_too_large,    ///< the response head (or trailers) exceeded its byte limit
+  body,                ///< truncated or malformed body: early EOF, bad chunk, bad coding
   too_many_redirects,  ///< the redirect limit was reached
   io,                  ///< any other failure to read or write the connection
 };

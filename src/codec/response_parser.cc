@@ -14,6 +14,9 @@ namespace nethttp::codec {
 namespace {
 
 constexpr std::size_t kNotFound = std::string_view::npos;
+/// Chunk framing allowed per byte of chunk data, beyond
+/// ParserLimits::max_chunk_overhead_bytes (one-byte chunks need 5).
+constexpr std::uint64_t kChunkOverheadPerDataByte = 16;
 
 /// Bytes that may not appear in a field value or reason phrase: NUL, and CR
 /// or LF other than as the line ending (RFC 9110 §5.5, RFC 9112 §2.2).
@@ -180,10 +183,11 @@ Result<ParseStep> ResponseParser::parse(std::span<char> input) {
         if (!chunk_line_.complete()) return ParseStep{ParseEvent::need_more, used, {}};
         // The line, and the CRLF that will end its data.
         chunk_overhead_ += chunk_line_.line_bytes() + 2;
-        if (chunk_overhead_ > limits_.max_chunk_overhead_bytes + 16 * body_bytes_) {
+        if (chunk_overhead_ > limits_.max_chunk_overhead_bytes + kChunkOverheadPerDataByte * body_bytes_) {
           return Error(ErrorKind::body, "malformed chunked body: " + std::to_string(chunk_overhead_) +
                                             " bytes of chunk framing for " + std::to_string(body_bytes_) +
-                                            " bytes of data (more than 16 per data byte + " +
+                                            " bytes of data (more than " +
+                                            std::to_string(kChunkOverheadPerDataByte) + " per data byte + " +
                                             std::to_string(limits_.max_chunk_overhead_bytes) + ")");
         }
         if (chunk_line_.size() == 0) {

@@ -15,7 +15,8 @@ namespace nethttp::pool {
 
 /// Appends the head of `request` as it will be sent (with the fields the
 /// transport adds) to `out`. Errors: invalid_request (a control byte such
-/// as CR, LF or NUL in a field, a bad method...) — found before any connection is taken.
+/// as CR, LF or NUL in a field, a bad method...) — found before any
+/// connection is taken.
 [[nodiscard]] Result<void> write_head(const Request& request, const TransportOptions& options,
                                       const std::optional<Url>& proxy, std::string& out);
 
